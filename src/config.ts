@@ -1,0 +1,181 @@
+// The one configuration module (design §4): defaults here, validation with no I/O,
+// YAML file (HYDROWATCH_CONFIG, default ./hydrowatch.yaml, optional) overlaid by environment variables.
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { Id, Kind } from './schema.js';
+
+const Port = z.coerce.number().int().min(0).max(65_535);
+const Url = z.url({ protocol: /^(https?|mqtts?|wss?|tcp)$/ });
+const Flag = z.union([z.boolean(), z.enum(['1', 'true', 'yes', '0', 'false', 'no', ''])]).transform((v) =>
+  typeof v === 'boolean' ? v : ['1', 'true', 'yes'].includes(v),
+);
+
+const AssetBase = z.strictObject({
+  site: Id,
+  id: Id,
+  name: z.string().min(1).optional(),
+  region: z.string().min(1).default('default'),
+  lat: z.number().min(-90).max(90).optional(),
+  lon: z.number().min(-180).max(180).optional(),
+});
+
+/** Asset registry entries: what rules and dashboards need to know about each device. */
+export const AssetConfig = z.discriminatedUnion('kind', [
+  AssetBase.extend({
+    kind: z.literal('pump'),
+    station: z.string().min(1),
+    ratedFlow_m3h: z.number().positive(),
+    role: z.enum(['duty', 'standby']).default('duty'),
+  }),
+  AssetBase.extend({
+    kind: z.literal('reservoir'),
+    capacity_m3: z.number().positive(),
+    area_m2: z.number().positive(),
+    minLevel_m: z.number().min(0),
+    maxLevel_m: z.number().positive(),
+  }),
+  AssetBase.extend({
+    kind: z.literal('canal'),
+    normalLevel_m: z.number().positive(),
+    normalFlow_m3h: z.number().positive(),
+  }),
+  AssetBase.extend({ kind: z.literal('meter'), district: z.string().min(1).optional() }),
+  AssetBase.extend({ kind: z.literal('weather') }),
+]);
+export type AssetConfig = z.infer<typeof AssetConfig>;
+
+export const Config = z.strictObject({
+  mqtt: z
+    .object({
+      /** External broker; unset = start the embedded one. */
+      url: Url.optional(),
+      port: Port.default(1883),
+      host: z.string().min(1).default('0.0.0.0'),
+      shareGroup: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+      clientId: z.string().min(1).max(128).optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+    })
+    .default({ port: 1883, host: '0.0.0.0' }),
+  http: z
+    .object({ port: Port.default(8080), host: z.string().min(1).default('0.0.0.0') })
+    .default({ port: 8080, host: '0.0.0.0' }),
+  influx: z
+    .object({
+      url: Url.default('http://127.0.0.1:8086'),
+      token: z.string().optional(),
+      org: z.string().optional(),
+      bucket: z.string().min(1).default('hydrowatch'),
+      /** `auto` reads `/ping`'s X-Influxdb-Version. */
+      flavour: z.enum(['auto', 'v1', 'v2']).default('auto'),
+      batchSize: z.coerce.number().int().min(1).max(50_000).default(5000),
+      flushIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+      timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+    })
+    .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 1000, timeoutMs: 10_000 }),
+  /** Spool and state directory. */
+  dataDir: z.string().min(1).default('./data'),
+  /** Readings held in memory waiting for InfluxDB; past it, publishes are no longer acknowledged. */
+  spoolMaxReadings: z.coerce.number().int().min(100).max(50_000_000).default(500_000),
+  /** Rejected messages kept as samples in `rejected`, per reason per minute (all are counted). */
+  rejectSamplesPerMinute: z.coerce.number().int().min(0).max(100_000).default(60),
+  strictAssets: Flag.default(false),
+  insecure: Flag.default(false),
+  timezone: z.string().min(1).default('Asia/Shanghai'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  alerts: z
+    .object({ webhookUrl: Url.optional(), alertmanagerUrl: Url.optional() })
+    .default({}),
+  assets: z.array(AssetConfig).default([]),
+});
+export type Config = z.infer<typeof Config>;
+
+/** Environment variables that outside scripts rely on (design §4), and where each one lands. */
+export const ENV_KEYS: Record<string, string[]> = {
+  MQTT_URL: ['mqtt', 'url'],
+  MQTT_PORT: ['mqtt', 'port'],
+  MQTT_HOST: ['mqtt', 'host'],
+  MQTT_SHARE_GROUP: ['mqtt', 'shareGroup'],
+  MQTT_CLIENT_ID: ['mqtt', 'clientId'],
+  MQTT_USERNAME: ['mqtt', 'username'],
+  MQTT_PASSWORD: ['mqtt', 'password'],
+  HTTP_PORT: ['http', 'port'],
+  HTTP_HOST: ['http', 'host'],
+  INFLUX_URL: ['influx', 'url'],
+  INFLUX_TOKEN: ['influx', 'token'],
+  INFLUX_ORG: ['influx', 'org'],
+  INFLUX_BUCKET: ['influx', 'bucket'],
+  INFLUX_FLAVOUR: ['influx', 'flavour'],
+  HYDROWATCH_DATA: ['dataDir'],
+  HYDROWATCH_INSECURE: ['insecure'],
+  HYDROWATCH_STRICT_ASSETS: ['strictAssets'],
+  HYDROWATCH_TIMEZONE: ['timezone'],
+  HYDROWATCH_LOG_LEVEL: ['logLevel'],
+  ALERT_WEBHOOK_URL: ['alerts', 'webhookUrl'],
+  ALERTMANAGER_URL: ['alerts', 'alertmanagerUrl'],
+};
+
+/** A configuration problem: one line naming the key, meant for the operator, not a stack trace. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env, file?: string): Config {
+  const explicitFile = file ?? env.HYDROWATCH_CONFIG;
+  const path = explicitFile ?? './hydrowatch.yaml';
+  let fromFile: unknown = {};
+  if (existsSync(path)) {
+    try {
+      fromFile = parseYaml(readFileSync(path, 'utf8')) ?? {};
+    } catch (error) {
+      throw new ConfigError(`config: ${path}: not valid YAML (${firstLine(error)})`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+      throw new ConfigError(`config: ${path}: the top level must be a mapping of keys`);
+    }
+  } else if (explicitFile !== undefined) {
+    throw new ConfigError(`config: HYDROWATCH_CONFIG: file ${path} does not exist`);
+  }
+  return parseConfig(fromFile as Record<string, unknown>, env);
+}
+
+/** Validation only, no I/O: the file's content overlaid with the environment. */
+export function parseConfig(fromFile: Record<string, unknown>, env: Env): Config {
+  const merged: Record<string, unknown> = structuredClone(fromFile);
+  const envForPath = new Map<string, string>();
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(merged, path, value);
+    envForPath.set(path.join('.'), name);
+  }
+  const result = Config.safeParse(merged);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const dotted = issue.path.map(String).join('.');
+  const envName = envForPath.get(dotted);
+  const key = envName ? `${envName} (${dotted})` : dotted || '(top level)';
+  throw new ConfigError(`config: ${key}: ${describeIssue(issue)}`);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
+  return issue.message;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path.at(-1)!] = value;
+}
+
+function firstLine(error: unknown): string {
+  return String(error instanceof Error ? error.message : error).split('\n')[0] ?? '';
+}

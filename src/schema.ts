@@ -1,0 +1,173 @@
+// The one schema: topics, payloads, field types and ranges, reject reasons (design §2).
+// Everything else (pipeline, API, simulators, tests) imports its types from here.
+import { z } from 'zod';
+
+export const KINDS = ['pump', 'reservoir', 'canal', 'meter', 'weather'] as const;
+export const Kind = z.enum(KINDS);
+export type Kind = z.infer<typeof Kind>;
+
+export const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const Id = z.string().regex(ID_PATTERN, 'ids are 1–64 characters of A–Z a–z 0–9 _ . -');
+
+export const TOPIC_ROOT = 'hydrowatch';
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Readings stamped further ahead than this are device clock drift, not data. */
+export const MAX_FUTURE_MS = 5 * 60 * 1000;
+
+/** Stable reject reason codes: counted in /metrics and written as the `reason` tag of `rejected`. */
+export const RejectReason = {
+  TOPIC_BAD_FORMAT: 'TOPIC.BAD_FORMAT',
+  TOPIC_UNKNOWN_KIND: 'TOPIC.UNKNOWN_KIND',
+  TOPIC_BAD_ID: 'TOPIC.BAD_ID',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD.TOO_LARGE',
+  PAYLOAD_NOT_UTF8: 'PAYLOAD.NOT_UTF8',
+  PAYLOAD_BAD_JSON: 'PAYLOAD.BAD_JSON',
+  PAYLOAD_NOT_OBJECT: 'PAYLOAD.NOT_OBJECT',
+  PAYLOAD_MISSING_TS: 'PAYLOAD.MISSING_TS',
+  PAYLOAD_BAD_TS: 'PAYLOAD.BAD_TS',
+  PAYLOAD_FUTURE_TS: 'PAYLOAD.FUTURE_TS',
+  PAYLOAD_BAD_SEQ: 'PAYLOAD.BAD_SEQ',
+  PAYLOAD_NO_VALUES: 'PAYLOAD.NO_VALUES',
+  PAYLOAD_UNKNOWN_FIELD: 'PAYLOAD.UNKNOWN_FIELD',
+  PAYLOAD_WRONG_TYPE: 'PAYLOAD.WRONG_TYPE',
+  PAYLOAD_NOT_FINITE: 'PAYLOAD.NOT_FINITE',
+  PAYLOAD_OUT_OF_RANGE: 'PAYLOAD.OUT_OF_RANGE',
+  PAYLOAD_BAD_STATUS: 'PAYLOAD.BAD_STATUS',
+  ASSET_UNREGISTERED: 'ASSET.UNREGISTERED',
+} as const;
+export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
+export const REJECT_REASONS = Object.values(RejectReason);
+
+// Field specs: type decides the InfluxDB field type (floats for numbers, fault_code integer,
+// running boolean); min/max is the plausible instrument range.
+export type FieldSpec =
+  | { type: 'float'; min: number; max: number; unit: string }
+  | { type: 'integer'; min: number; max: number; unit: string }
+  | { type: 'boolean'; unit: string };
+
+const float = (min: number, max: number, unit: string): FieldSpec => ({ type: 'float', min, max, unit });
+const PRESSURE = float(0, 25, 'bar');
+const PERCENT = float(0, 100, '%');
+const FLOW = float(0, 100_000, 'm3/h');
+
+export const FIELDS = {
+  pump: {
+    running: { type: 'boolean', unit: '' },
+    flow_m3h: FLOW,
+    // Suction side may sit below atmospheric pressure (suction lift from a canal).
+    suction_bar: float(-1, 25, 'bar'),
+    discharge_bar: PRESSURE,
+    power_kw: float(0, 20_000, 'kW'),
+    speed_rpm: float(0, 10_000, 'rpm'),
+    motor_temp_c: float(-40, 150, '°C'),
+    vibration_mms: float(0, 100, 'mm/s'),
+    fault_code: { type: 'integer', min: 0, max: 65_535, unit: '' },
+  },
+  reservoir: {
+    level_m: float(0, 100, 'm'),
+    level_pct: PERCENT,
+    inflow_m3h: FLOW,
+    outflow_m3h: FLOW,
+    chlorine_mgl: float(0, 20, 'mg/L'),
+    turbidity_ntu: float(0, 4000, 'NTU'),
+  },
+  canal: {
+    level_m: float(0, 50, 'm'),
+    flow_m3h: float(0, 1_000_000, 'm3/h'),
+    velocity_ms: float(0, 20, 'm/s'),
+    gate_pct: PERCENT,
+  },
+  meter: {
+    pressure_bar: PRESSURE,
+    flow_m3h: FLOW,
+  },
+  weather: {
+    air_temp_c: float(-40, 60, '°C'),
+    humidity_pct: PERCENT,
+  },
+} as const satisfies Record<Kind, Record<string, FieldSpec>>;
+
+export type FieldName<K extends Kind = Kind> = keyof (typeof FIELDS)[K] & string;
+
+function fieldSchema(spec: FieldSpec): z.ZodType {
+  switch (spec.type) {
+    case 'boolean':
+      return z.boolean();
+    case 'integer':
+      return z.number().int().min(spec.min).max(spec.max);
+    case 'float':
+      return z.number().min(spec.min).max(spec.max);
+  }
+}
+
+function valuesSchema(kind: Kind) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [name, spec] of Object.entries(FIELDS[kind])) shape[name] = fieldSchema(spec as FieldSpec).optional();
+  return z
+    .strictObject(shape)
+    .refine((values) => Object.keys(values).length > 0, { message: 'values needs at least one field' });
+}
+
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+// Epoch milliseconds between 2000-01-01 and 2100-01-01: catches seconds-instead-of-millis too.
+const EPOCH_MS_MIN = 946_684_800_000;
+const EPOCH_MS_MAX = 4_102_444_800_000;
+
+/** `ts`: ISO 8601 with a zone, or epoch milliseconds; normalised to epoch milliseconds. */
+export const Timestamp = z.union([
+  z.number().min(EPOCH_MS_MIN).max(EPOCH_MS_MAX).transform(Math.round),
+  z
+    .string()
+    .regex(ISO_WITH_ZONE, 'ISO 8601 with a zone (Z or ±hh:mm)')
+    .transform((text, ctx) => {
+      const ms = Date.parse(text);
+      if (Number.isNaN(ms) || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) {
+        ctx.addIssue({ code: 'custom', message: 'not a valid date' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+]);
+
+export const TelemetryPayload = Object.fromEntries(
+  KINDS.map((kind) => [
+    kind,
+    z.object({
+      ts: Timestamp,
+      seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      values: valuesSchema(kind),
+    }),
+  ]),
+) as unknown as Record<Kind, z.ZodType<{ ts: number; seq?: number; values: Record<string, number | boolean> }>>;
+
+export const StatusPayload = z.object({ online: z.boolean() });
+
+/** A validated reading, as the pipeline, the rules and the API see it. */
+export const Reading = z.object({
+  site: Id,
+  kind: Kind,
+  asset: Id,
+  ts: z.number().int(),
+  seq: z.number().int().min(0).optional(),
+  values: z.record(z.string(), z.union([z.number(), z.boolean()])),
+});
+export type Reading = z.infer<typeof Reading>;
+
+export const StatusUpdate = z.object({
+  site: Id,
+  kind: Kind,
+  asset: Id,
+  online: z.boolean(),
+  ts: z.number().int(),
+});
+export type StatusUpdate = z.infer<typeof StatusUpdate>;
+
+export const telemetryTopic = (site: string, kind: Kind, asset: string): string =>
+  `${TOPIC_ROOT}/${site}/${kind}/${asset}/telemetry`;
+export const statusTopic = (site: string, kind: Kind, asset: string): string =>
+  `${TOPIC_ROOT}/${site}/${kind}/${asset}/status`;
+export const alertTopic = (site: string, asset: string, rule: string): string =>
+  `${TOPIC_ROOT}/alerts/${site}/${asset}/${rule}`;
+
+/** What the ingestor subscribes to on an external broker. */
+export const INGEST_TOPICS = [`${TOPIC_ROOT}/+/+/+/telemetry`, `${TOPIC_ROOT}/+/+/+/status`];
