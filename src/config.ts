@@ -47,7 +47,7 @@ export type AssetConfig = z.infer<typeof AssetConfig>;
 
 export const Config = z.strictObject({
   mqtt: z
-    .object({
+    .strictObject({
       /** External broker; unset = start the embedded one. */
       url: Url.optional(),
       port: Port.default(1883),
@@ -59,10 +59,10 @@ export const Config = z.strictObject({
     })
     .default({ port: 1883, host: '0.0.0.0' }),
   http: z
-    .object({ port: Port.default(8080), host: z.string().min(1).default('0.0.0.0') })
+    .strictObject({ port: Port.default(8080), host: z.string().min(1).default('0.0.0.0') })
     .default({ port: 8080, host: '0.0.0.0' }),
   influx: z
-    .object({
+    .strictObject({
       url: Url.default('http://127.0.0.1:8086'),
       token: z.string().optional(),
       org: z.string().optional(),
@@ -85,7 +85,7 @@ export const Config = z.strictObject({
   timezone: z.string().min(1).default('Asia/Shanghai'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   alerts: z
-    .object({ webhookUrl: Url.optional(), alertmanagerUrl: Url.optional() })
+    .strictObject({ webhookUrl: Url.optional(), alertmanagerUrl: Url.optional() })
     .default({}),
   assets: z.array(AssetConfig).default([]),
 });

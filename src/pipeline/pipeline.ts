@@ -1,0 +1,70 @@
+// The ingest pipeline, in the order it runs: decode → validate → enrich → spool (→ store, which
+// drains the spool). Rejects go to the dead letter with their reason. ingest() resolves when the
+// message is safe to acknowledge to the broker.
+import { readingLine, rejectedLine, statusLine } from '../influx/points.js';
+import type { LiveState } from '../live.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { RejectReason } from '../schema.js';
+import { decode } from './decode.js';
+import { type AssetRegistry, enrich } from './enrich.js';
+import { RejectSampler } from './reject-sampler.js';
+import type { Spool } from './spool.js';
+import type { Clock, InboundMessage } from './types.js';
+import { validate } from './validate.js';
+
+export interface PipelineDeps {
+  spool: Spool;
+  registry: AssetRegistry;
+  live: LiveState;
+  metrics: Metrics;
+  clock: Clock;
+  log: Logger;
+  strictAssets: boolean;
+  rejectSamplesPerMinute: number;
+}
+
+export interface Pipeline {
+  ingest(message: InboundMessage): Promise<void>;
+}
+
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const { spool, registry, live, metrics, clock, log } = deps;
+  const sampler = new RejectSampler(deps.rejectSamplesPerMinute);
+  // Dead letters of one reason share a series: a distinct millisecond each keeps one from overwriting another.
+  let lastRejectedTs = 0;
+
+  async function deadLetter(message: InboundMessage, reason: RejectReason, detail: string): Promise<void> {
+    metrics.rejected.labels(reason).inc();
+    if (!sampler.keep(reason, message.receivedAt)) return;
+    log.debug(`rejected ${reason} on ${JSON.stringify(message.topic.slice(0, 200))}: ${detail}`);
+    lastRejectedTs = Math.max(message.receivedAt, lastRejectedTs + 1);
+    await spool.append([rejectedLine(reason, message.topic, message.payload, detail, lastRejectedTs)]);
+  }
+
+  return {
+    async ingest(message) {
+      metrics.received.inc();
+      const decoded = decode(message);
+      if (!decoded.ok) return deadLetter(message, decoded.reason, decoded.detail);
+
+      const validated = validate(decoded.value, clock);
+      if (!validated.ok) return deadLetter(message, validated.reason, validated.detail);
+
+      if (validated.value.channel === 'status') {
+        live.observeStatus(validated.value.status);
+        return spool.append([statusLine(validated.value.status)]);
+      }
+
+      const enriched = enrich(validated.value.reading, registry, deps.strictAssets);
+      if (!enriched.ok) return deadLetter(message, enriched.reason, enriched.detail);
+
+      const { reading } = enriched.value;
+      await spool.append([readingLine(reading)]);
+      metrics.accepted.labels(reading.kind).inc();
+      const seq = live.observeReading(reading, message.receivedAt);
+      if (seq.gaps > 0) metrics.seqGaps.inc(seq.gaps);
+      if (seq.duplicate) metrics.seqDuplicates.inc();
+    },
+  };
+}
