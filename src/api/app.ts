@@ -1,0 +1,56 @@
+// The HTTP API (fastify). buildApp() creates it without listening; the service listens.
+// Schemas are zod (fastify-type-provider-zod), OpenAPI is served at /docs.
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { LiveState } from '../live.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { assetRoutes } from './routes/assets.js';
+import { healthRoutes, type HealthReport } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+export interface ApiDeps {
+  live: LiveState;
+  metrics: Metrics;
+  health: () => HealthReport;
+  log: Logger;
+}
+
+export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  // Every error is a short JSON reason; a stack trace never reaches the client.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const first = error.validation[0];
+      const where = first ? `${error.validationContext ?? 'request'}${first.instancePath || ''}` : 'request';
+      return reply.code(400).send({ error: 'bad request', reason: `${where}: ${first?.message ?? 'invalid'}` });
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      deps.log.error(`${request.method} ${request.url}: ${error.message}`);
+      return reply.code(500).send({ error: 'internal error', reason: 'the server could not answer; see its log' });
+    }
+    return reply.code(status).send({ error: error.code ?? 'error', reason: error.message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'hydrowatch API', version: '1', description: 'Telemetry for water-supply networks' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes(deps));
+  await app.register(metricsRoutes(deps));
+  await app.register(assetRoutes(deps));
+  return app;
+}

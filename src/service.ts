@@ -1,0 +1,184 @@
+// Wires the pieces together in the order data flows, and takes them down in reverse.
+import type { AddressInfo } from 'node:net';
+import { buildApp } from './api/app.js';
+import type { HealthReport } from './api/routes/health.js';
+import { type Config, ConfigError } from './config.js';
+import { InfluxClient, quoteIdent } from './influx/client.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
+import { type MqttSubscriber, startMqttSubscriber } from './ingest/mqtt-subscriber.js';
+import { LiveState } from './live.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+import { AssetRegistry } from './pipeline/enrich.js';
+import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
+import { MemorySpool } from './pipeline/spool.js';
+import { SpoolWriter } from './pipeline/store.js';
+import { type Clock, systemClock } from './pipeline/types.js';
+import { KINDS, type Kind } from './schema.js';
+
+export interface Service {
+  readonly httpUrl: string;
+  /** mqtt://host:port of the broker devices publish to. */
+  readonly mqttUrl: string;
+  readonly metrics: Metrics;
+  readonly live: LiveState;
+  readonly pipeline: Pipeline;
+  readonly spool: MemorySpool;
+  readonly influx: InfluxClient;
+  health(): HealthReport;
+  close(): Promise<void>;
+}
+
+export interface ServiceOptions {
+  log: Logger;
+  clock?: Clock;
+  /** How long shutdown waits for InfluxDB to take what is still spooled. */
+  drainTimeoutMs?: number;
+}
+
+export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
+  const { log } = options;
+  const clock = options.clock ?? systemClock;
+  if (!config.insecure) {
+    throw new ConfigError(
+      'config: HYDROWATCH_INSECURE (insecure): device credentials and API tokens are not configured; set HYDROWATCH_INSECURE=1 to run with anonymous MQTT and an open API',
+    );
+  }
+  log.warn('INSECURE MODE (HYDROWATCH_INSECURE=1): anonymous MQTT clients may publish and the HTTP API is open to anyone who can reach it');
+
+  const registry = new AssetRegistry(config.assets);
+  const live = new LiveState(registry);
+  const metrics = new Metrics();
+  const spool = new MemorySpool(config.spoolMaxReadings);
+  metrics.spoolSource = spool;
+  const influx = new InfluxClient(config.influx, log);
+  const writer = new SpoolWriter(spool, influx, config.influx, metrics, log);
+
+  try {
+    await influx.connect();
+    await restoreLiveState(influx, live, log);
+  } catch (error) {
+    log.warn(`starting without InfluxDB (${error instanceof Error ? error.message : String(error)}); readings are held until it answers`);
+  }
+  writer.start();
+
+  const pipeline = createPipeline({
+    spool,
+    registry,
+    live,
+    metrics,
+    clock,
+    log,
+    strictAssets: config.strictAssets,
+    rejectSamplesPerMinute: config.rejectSamplesPerMinute,
+  });
+  const sink = pipeline.ingest;
+
+  let broker: EmbeddedBroker | undefined;
+  let subscriber: MqttSubscriber | undefined;
+  let mqttUrl: string;
+  if (config.mqtt.url) {
+    subscriber = await startMqttSubscriber({ ...config.mqtt, url: config.mqtt.url, sink, log, now: clock.now });
+    mqttUrl = config.mqtt.url;
+  } else {
+    broker = await startEmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, sink, log, now: clock.now });
+    mqttUrl = `mqtt://${displayHost(config.mqtt.host)}:${broker.port}`;
+    log.info(`embedded MQTT broker listening on ${mqttUrl}`);
+  }
+
+  const health = (): HealthReport => {
+    const influxState = influx.state();
+    const brokerConnected = broker ? true : (subscriber?.connected() ?? false);
+    const report: HealthReport = {
+      status: influxState.reachable && spool.acknowledging && brokerConnected ? 'ok' : 'degraded',
+      broker: broker
+        ? { mode: 'embedded', connected: true, port: broker.port, clients: broker.connectedClients() }
+        : { mode: 'external', connected: brokerConnected, url: redactUrl(mqttUrl) },
+      influx: {
+        url: config.influx.url,
+        reachable: influxState.reachable,
+        ...(influxState.flavour ? { flavour: influxState.flavour } : {}),
+        ...(influxState.version ? { version: influxState.version } : {}),
+        ...(influxState.lastError ? { lastError: influxState.lastError } : {}),
+        ...(writer.lastSuccessAt ? { lastWriteAt: new Date(writer.lastSuccessAt).toISOString() } : {}),
+      },
+      spool: { depth: spool.depth, limit: spool.limit, acknowledging: spool.acknowledging },
+    };
+    return report;
+  };
+
+  const app = await buildApp({ live, metrics, health, log });
+  await app.listen({ port: config.http.port, host: config.http.host });
+  const address = app.server.address() as AddressInfo;
+  const httpUrl = `http://${displayHost(config.http.host)}:${address.port}`;
+  log.info(`HTTP API listening on ${httpUrl} (OpenAPI at ${httpUrl}/docs)`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    httpUrl,
+    mqttUrl,
+    metrics,
+    live,
+    pipeline,
+    spool,
+    influx,
+    health,
+    close() {
+      closing ??= (async () => {
+        // Stop taking messages first, then write what was taken, then close the rest.
+        await subscriber?.close();
+        await broker?.close();
+        const left = await writer.drain(options.drainTimeoutMs ?? 30_000);
+        if (left > 0) log.error(`shutting down with ${left} points not written: InfluxDB did not take them in time`);
+        await writer.stop();
+        await app.close();
+        await influx.close();
+        log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** After a restart, the API knows each asset's latest reading and online state again. */
+async function restoreLiveState(influx: InfluxClient, live: LiveState, log: Logger): Promise<void> {
+  let restored = 0;
+  for (const kind of KINDS) {
+    const series = await influx.query(
+      `SELECT * FROM ${quoteIdent(kind)} WHERE time > now() - 30d GROUP BY "site", "asset" ORDER BY time DESC LIMIT 1`,
+    );
+    for (const s of series) {
+      const row = s.values[0];
+      if (!row || !s.tags?.site || !s.tags.asset) continue;
+      const values: Record<string, number | boolean> = {};
+      let seq: number | undefined;
+      s.columns.forEach((column, i) => {
+        const value = row[i];
+        if (column === 'time' || value === null || value === undefined) return;
+        if (column === 'seq') seq = Number(value);
+        else if (typeof value === 'number' || typeof value === 'boolean') values[column] = value;
+      });
+      live.restore({ site: s.tags.site, kind: kind as Kind, asset: s.tags.asset, latest: { ts: Number(row[0]), ...(seq === undefined ? {} : { seq }), values } });
+      restored += 1;
+    }
+  }
+  const statuses = await influx.query(`SELECT last("online") FROM "status" WHERE time > now() - 30d GROUP BY "site", "asset", "kind"`);
+  for (const s of statuses) {
+    const kind = s.tags?.kind as Kind | undefined;
+    if (!s.tags?.site || !s.tags.asset || !kind || !KINDS.includes(kind)) continue;
+    live.restore({ site: s.tags.site, kind, asset: s.tags.asset, online: s.values[0]?.[1] === true });
+  }
+  if (restored > 0) log.info(`restored the latest reading of ${restored} assets from InfluxDB`);
+}
+
+const displayHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}
