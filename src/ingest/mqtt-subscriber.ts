@@ -54,12 +54,15 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   };
   const topics = INGEST_TOPICS.map((topic) => (useV5 ? `$share/${options.shareGroup}/${topic}` : topic));
 
+  let subscribed: () => void = () => undefined;
+  const firstSubscription = new Promise<void>((resolve) => (subscribed = resolve));
   client.on('connect', (connack) => {
     client.options.reconnectPeriod = MIN_RECONNECT_MS;
     options.log.info(`connected to MQTT broker ${options.url} as ${clientOptions.clientId}${connack.sessionPresent ? ' (session resumed)' : ''}`);
     // Subscribing again on a resumed session is harmless and covers a broker that lost it.
     client.subscribe(topics, { qos: 1 }, (error) => {
       if (error) options.log.error(`subscribe failed: ${error.message}`);
+      else subscribed();
     });
   });
   client.on('close', () => {
@@ -68,14 +71,11 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   client.on('offline', () => options.log.warn(`MQTT broker ${options.url} unreachable; reconnecting`));
   client.on('error', (error) => options.log.warn(`MQTT: ${error.message}`));
 
-  await new Promise<void>((resolve) => {
-    // Start even if the broker is down: the client keeps reconnecting, /health says so.
-    const timer = setTimeout(resolve, 5000);
-    client.once('connect', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
+  // Start even if the broker is down (the client keeps reconnecting, /health says so), but when it
+  // is up, start only once subscribed, so nothing published right after start is missed.
+  let startTimer: NodeJS.Timeout | undefined;
+  await Promise.race([firstSubscription, new Promise<void>((resolve) => (startTimer = setTimeout(resolve, 5000)))]);
+  clearTimeout(startTimer);
 
   let closing: Promise<void> | undefined;
   return {

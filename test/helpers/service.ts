@@ -25,7 +25,7 @@ export async function startTestService(
   env: Record<string, string> = {},
   log: Logger = silentLogger,
 ): Promise<TestService> {
-  const bucket = `test_${randomBytes(5).toString('hex')}`;
+  const bucket = env.INFLUX_BUCKET ?? `test_${randomBytes(5).toString('hex')}`;
   const config = parseConfig(
     { ...overrides, mqtt: { port: 0, host: '127.0.0.1', ...(overrides.mqtt as object) }, http: { port: 0, host: '127.0.0.1' } },
     { HYDROWATCH_INSECURE: '1', INFLUX_URL: influxUrl, INFLUX_BUCKET: bucket, ...env },
