@@ -10,5 +10,6 @@ export default defineConfig({
     // Forks isolate the child processes tests start; two workers suit the 2-core machines.
     pool: 'forks',
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
