@@ -140,25 +140,30 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   };
 }
 
-/** After a restart, the API knows each asset's latest reading and online state again. */
+/** After a restart, the API knows each asset's latest values and online state again. */
 async function restoreLiveState(influx: InfluxClient, live: LiveState, log: Logger): Promise<void> {
   let restored = 0;
+  const recent = 'WHERE time > now() - 30d GROUP BY "site", "asset"';
   for (const kind of KINDS) {
-    const series = await influx.query(
-      `SELECT * FROM ${quoteIdent(kind)} WHERE time > now() - 30d GROUP BY "site", "asset" ORDER BY time DESC LIMIT 1`,
-    );
-    for (const s of series) {
+    // The newest row gives the time and seq; last(*) gives each field's newest value, which an
+    // asset may have sent in an older message than the newest one.
+    const newest = await influx.query(`SELECT * FROM ${quoteIdent(kind)} ${recent} ORDER BY time DESC LIMIT 1`);
+    const lastValues = await influx.query(`SELECT last(*) FROM ${quoteIdent(kind)} ${recent}`);
+    for (const s of newest) {
       const row = s.values[0];
-      if (!row || !s.tags?.site || !s.tags.asset) continue;
+      const site = s.tags?.site;
+      const asset = s.tags?.asset;
+      if (!row || !site || !asset) continue;
+      const seqIndex = s.columns.indexOf('seq');
+      const seq = seqIndex >= 0 && typeof row[seqIndex] === 'number' ? (row[seqIndex] as number) : undefined;
       const values: Record<string, number | boolean> = {};
-      let seq: number | undefined;
-      s.columns.forEach((column, i) => {
-        const value = row[i];
-        if (column === 'time' || value === null || value === undefined) return;
-        if (column === 'seq') seq = Number(value);
-        else if (typeof value === 'number' || typeof value === 'boolean') values[column] = value;
+      const last = lastValues.find((l) => l.tags?.site === site && l.tags?.asset === asset);
+      last?.columns.forEach((column, i) => {
+        const value = last.values[0]?.[i];
+        const field = column.replace(/^last_/, '');
+        if (column !== 'time' && field !== 'seq' && (typeof value === 'number' || typeof value === 'boolean')) values[field] = value;
       });
-      live.restore({ site: s.tags.site, kind: kind as Kind, asset: s.tags.asset, latest: { ts: Number(row[0]), ...(seq === undefined ? {} : { seq }), values } });
+      live.restore({ site, kind: kind as Kind, asset, latest: { ts: Number(row[0]), ...(seq === undefined ? {} : { seq }), values } });
       restored += 1;
     }
   }

@@ -2,7 +2,7 @@
 // Schemas are zod (fastify-type-provider-zod), OpenAPI is served at /docs.
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { LiveState } from '../live.js';
 import type { Logger } from '../log.js';
@@ -19,7 +19,13 @@ export interface ApiDeps {
 }
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 64 * 1024 });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    // A malformed URL is answered before routing and the error handler: same short JSON shape.
+    frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) =>
+      reply.code(error.statusCode ?? 400).send({ error: 'bad request', reason: error.message }),
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 

@@ -30,7 +30,8 @@ export function spawnService(command: string, args: string[], opts: ServiceOptio
   // setpriv (util-linux) makes the kernel SIGTERM the server if we die without running exit hooks.
   const setpriv = findBinary('setpriv');
   const [cmd, argv] = setpriv === undefined ? [command, args] : [setpriv, ['--pdeathsig', 'SIGTERM', '--', command, ...args]];
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: false });
+  // Its own process group: Ctrl-C in a terminal reaches us, and we stop the server after draining into it.
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const tail: string[] = [];
   let partial = '';
   const onData = (chunk: Buffer): void => {

@@ -45,10 +45,16 @@ export function flavourFromVersion(version: string | null | undefined): Flavour 
 /** 1.x names precisions n, u, ms, s; an unknown one is silently read as nanoseconds. */
 const V1_PRECISION: Record<string, string> = { ns: 'n', us: 'u', ms: 'ms', s: 's' };
 
+/** 1.x reads a bucket `db/rp` as database and retention policy (2.x's DBRP convention). */
+export function v1Bucket(bucket: string): { db: string; rp: string | undefined } {
+  const [db = '', rp] = bucket.split('/');
+  return { db, rp: rp || undefined };
+}
+
 /** Rewrites the client's /api/v2/write?org=&bucket=db[/rp]&precision= to 1.x's /write?db=&rp=&precision=. */
 export function v1WritePath(v2Path: string): string {
   const query = new URLSearchParams(v2Path.slice(v2Path.indexOf('?') + 1));
-  const [db = '', rp] = (query.get('bucket') ?? '').split('/');
+  const { db, rp } = v1Bucket(query.get('bucket') ?? '');
   const precision = V1_PRECISION[query.get('precision') ?? 'ns'];
   if (precision === undefined) throw new Error(`no InfluxDB 1.x precision for ${query.get('precision')}`);
   const params = new URLSearchParams({ db });
@@ -101,7 +107,7 @@ export class InfluxClient {
     this.version = response.headers.get('x-influxdb-version') ?? undefined;
     const flavour = this.settings.flavour === 'auto' ? flavourFromVersion(this.version) : this.settings.flavour;
     this.flavour = flavour;
-    if (flavour === 'v1') await this.query(`CREATE DATABASE ${quoteIdent(this.settings.bucket)}`);
+    if (flavour === 'v1') await this.query(`CREATE DATABASE ${quoteIdent(v1Bucket(this.settings.bucket).db)}`);
     const auth = authorization(this.settings, flavour);
     const writeOptions: Partial<WriteOptions> = {
       // We batch and retry ourselves from the spool: the WriteApi sends exactly what flush() hands it.
@@ -138,7 +144,9 @@ export class InfluxClient {
 
   /** Runs InfluxQL; returns the first statement's series. */
   async query(q: string): Promise<SeriesResult[]> {
-    const body = new URLSearchParams({ db: this.settings.bucket, q, epoch: 'ms' });
+    // On 1.x a bucket `db/rp` names a database and its retention policy, as it does for writes.
+    const { db, rp } = this.flavour === 'v1' ? v1Bucket(this.settings.bucket) : { db: this.settings.bucket, rp: undefined };
+    const body = new URLSearchParams({ db, ...(rp ? { rp } : {}), q, epoch: 'ms' });
     const response = await this.http('/query', { method: 'POST', body });
     const json = (await response.json()) as { results?: Array<{ error?: string; series?: SeriesResult[] }>; error?: string };
     const first = json.results?.[0];
