@@ -63,3 +63,64 @@ function printable(text: string, maxChars: number): string {
   // eslint-disable-next-line no-control-regex
   return cut.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+export type AlertState = 'active' | 'acknowledged' | 'cleared' | 'shelved' | 'unshelved';
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+
+/** One point per alert lifecycle event (design §3). */
+export interface AlertEvent {
+  id: string;
+  site: string;
+  asset: string;
+  rule: string;
+  severity: Severity;
+  state: AlertState;
+  message: string;
+  value: number | undefined;
+  threshold: number | undefined;
+  /** Who acted (ack/shelve/unshelve), empty for the engine. */
+  by?: string | undefined;
+  ts: number;
+}
+
+export function alertLine(event: AlertEvent): string {
+  const point = new Point('alert')
+    .tag('site', event.site)
+    .tag('asset', event.asset)
+    .tag('rule', event.rule)
+    .tag('severity', event.severity)
+    .stringField('state', event.state)
+    .stringField('message', printable(event.message, 1024))
+    .stringField('id', event.id);
+  if (event.value !== undefined && Number.isFinite(event.value)) point.floatField('value', event.value);
+  if (event.threshold !== undefined && Number.isFinite(event.threshold)) point.floatField('threshold', event.threshold);
+  if (event.by) point.stringField('by', printable(event.by, 256));
+  return flat(point.timestamp(String(event.ts)).toLineProtocol()!);
+}
+
+/** The heat-wave state of a region (design §3), written on every change and daily assessment. */
+export interface HeatwaveState {
+  region: string;
+  active: boolean;
+  tmax_c: number | undefined;
+  hot_days: number;
+  /** CMA warning level, when any. */
+  level?: 'yellow' | 'orange' | 'red' | undefined;
+  source: 'assessment' | 'manual';
+  by?: string | undefined;
+  reason?: string | undefined;
+  ts: number;
+}
+
+export function heatwaveLine(state: HeatwaveState): string {
+  const point = new Point('heatwave')
+    .tag('region', state.region)
+    .booleanField('active', state.active)
+    .intField('hot_days', state.hot_days)
+    .stringField('source', state.source);
+  if (state.tmax_c !== undefined && Number.isFinite(state.tmax_c)) point.floatField('tmax_c', state.tmax_c);
+  if (state.level) point.stringField('level', state.level);
+  if (state.by) point.stringField('by', printable(state.by, 256));
+  if (state.reason) point.stringField('reason', printable(state.reason, 512));
+  return flat(point.timestamp(String(state.ts)).toLineProtocol()!);
+}
