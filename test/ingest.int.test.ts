@@ -114,9 +114,9 @@ describe('ingest end to end (embedded broker → InfluxDB)', () => {
     expect(String(oversize.payload).length).toBeLessThanOrEqual(1025);
     // No injected tag or measurement appeared: only the schema's measurements and tag keys exist.
     const measurements = (await t.rows('SHOW MEASUREMENTS')).map((row) => row.name);
-    expect(measurements.every((m) => ['pump', 'reservoir', 'canal', 'meter', 'weather', 'rejected', 'status'].includes(String(m)))).toBe(true);
+    expect(measurements.every((m) => ['pump', 'reservoir', 'canal', 'meter', 'weather', 'rejected', 'status', 'alert', 'heatwave', 'audit'].includes(String(m)))).toBe(true);
     const tagKeys = (await t.series('SHOW TAG KEYS')).flatMap((s) => (s.values ?? []).map((row) => row[0]));
-    expect(tagKeys.filter((key) => !['site', 'asset', 'reason', 'kind'].includes(String(key)))).toEqual([]);
+    expect(tagKeys.filter((key) => !['site', 'asset', 'reason', 'kind', 'rule', 'severity', 'region', 'action', 'role'].includes(String(key)))).toEqual([]);
     expect((await t.rows(`SHOW TAG VALUES FROM "meter" WITH KEY = "asset" WHERE "site" = 'bad'`)).map((r) => r.value)).toEqual(['M-1']);
 
     const metrics = await (await fetch(`${t.service.httpUrl}/metrics`)).text();

@@ -123,3 +123,8 @@ const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'
 export function inScope(rule: Rule, site: string, kind: string, asset: string): boolean {
   return globMatch(rule.scope.site, site) && globMatch(rule.scope.kind, kind) && globMatch(rule.scope.asset, asset);
 }
+
+/** The shipped defaults, validated like a config file's rules. */
+export function defaultRules(): Rule[] {
+  return DEFAULT_RULES.map((input) => Rule.parse(input));
+}

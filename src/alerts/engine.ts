@@ -1,0 +1,380 @@
+// The alert engine: feeds readings to the pure rules, runs the ISA-18.2 lifecycle on what they
+// raise and clear, keeps heat-wave state, writes every lifecycle event to the `alert` measurement,
+// asks the notifier to page (never for replayed or late data), and survives a restart.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { AssetConfig } from '../config.js';
+import { type AlertEvent, alertLine, heatwaveLine } from '../influx/points.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../pipeline/types.js';
+import type { Reading } from '../schema.js';
+import { type ConditionEvent, type EvalContext, createEvalState, evaluate, evaluateTimers, observeCommand, type EvalState } from './evaluate.js';
+import { type HeatwaveSettings, HeatwaveTracker, type HeatwaveView } from './heatwave.js';
+import { acknowledge, clear, eventOf, shelve, type Transition, unshelve } from './lifecycle.js';
+import type { Rule } from './rules.js';
+import { type AlertRecord, isActive, isOpen, type Notification } from './types.js';
+
+export interface AlertEngineOptions {
+  rules: Rule[];
+  assets: readonly AssetConfig[];
+  clock: Clock;
+  log: Logger;
+  /** Where alert and heat-wave points go (the service's spool). */
+  write: (lines: string[]) => void;
+  /** Called for every notification; must not block (the dispatcher queues). */
+  notify?: (kind: Notification['kind'], alert: AlertRecord) => void;
+  /** JSON file the state is saved to; undefined keeps it in memory only. */
+  statePath?: string | undefined;
+  heatwave: HeatwaveSettings;
+  /** Readings older than this (event time against now) are replayed or late: recorded, never paged. */
+  liveWindowMs?: number;
+  /** Baselines of demand (from InfluxDB, recomputed hourly). */
+  baseline?: EvalContext['baseline'];
+}
+
+export type AlertFilter = { state: 'active' | 'all'; site?: string | undefined; severity?: string | undefined };
+
+const HEATWAVE_RULE = 'heatwave';
+const CLOSED_KEPT = 500;
+const RAISES_KEPT_MS = 7 * 86_400_000;
+const STATE_VERSION = 1;
+
+export class AlertEngine {
+  readonly rules: Rule[];
+  private readonly state: EvalState;
+  private readonly heatwave: HeatwaveTracker;
+  private readonly alerts = new Map<string, AlertRecord>();
+  private readonly byRegion = new Map<string, string>();
+  private readonly assetsByKey = new Map<string, AssetConfig>();
+  private readonly context: EvalContext;
+  private readonly liveWindowMs: number;
+  /** Raise and clear times, for the EEMUA 191 KPIs. */
+  private readonly history: Array<{ ts: number; type: 'raise' | 'clear'; key: string; rule: string; site: string; asset: string }> = [];
+  private announced = new Map<string, { active: boolean; level: string | undefined }>();
+  private nextSeq = 1;
+  private saveTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: AlertEngineOptions) {
+    this.rules = options.rules;
+    this.state = createEvalState(this.rules);
+    this.heatwave = new HeatwaveTracker(options.heatwave);
+    this.liveWindowMs = options.liveWindowMs ?? 10 * 60_000;
+    for (const asset of options.assets) {
+      this.assetsByKey.set(`${asset.site}/${asset.id}`, asset);
+      this.heatwave.setManual(asset.region, null, '', '', 0);
+    }
+    this.context = {
+      asset: (site, asset) => this.assetsByKey.get(`${site}/${asset}`),
+      stationPumps: (site, station) => options.assets.filter((a) => a.kind === 'pump' && a.site === site && a.station === station),
+      heatwaveActive: (region) => this.heatwave.isActive(region, options.clock.now()),
+      baseline: options.baseline ?? (() => undefined),
+    };
+    this.load();
+    for (const region of this.heatwave.regionNames()) {
+      if (this.announced.has(region)) continue;
+      const view = this.heatwave.view(region, options.clock.now());
+      this.announced.set(region, { active: view.active, level: view.level });
+    }
+  }
+
+  /** Every valid reading, in the pipeline, after it is spooled. */
+  onReading(reading: Reading, receivedAt: number): void {
+    const live = reading.ts >= this.options.clock.now() - this.liveWindowMs;
+    if (reading.kind === 'weather' && typeof reading.values.air_temp_c === 'number') {
+      const region = this.context.asset(reading.site, reading.asset)?.region ?? 'default';
+      this.heatwave.observe(region, reading.ts, reading.values.air_temp_c);
+      this.checkHeatwave(region, reading.ts);
+    }
+    const events = evaluate(reading, this.state, this.rules, this.context, receivedAt);
+    for (const event of events) this.apply(event, !live);
+    if (events.length > 0) this.scheduleSave();
+  }
+
+  onCommand(site: string, asset: string, command: 'start' | 'stop', ts: number): void {
+    observeCommand(this.state, site, asset, command, ts);
+  }
+
+  /** Timer work: stale sensors, delays that ran out, shelves that expired, heat-wave changes. */
+  tick(): void {
+    const now = this.options.clock.now();
+    const events = evaluateTimers(now, this.state, this.rules, this.context, this.options.assets);
+    for (const event of events) this.apply(event, false);
+    for (const alert of this.alerts.values()) {
+      if (alert.shelved && alert.shelved.until <= now) this.commit(unshelve(alert, 'auto-unshelve', now), 'unshelved');
+    }
+    for (const region of this.heatwave.regionNames()) this.checkHeatwave(region, now);
+    if (events.length > 0) this.scheduleSave();
+  }
+
+  list(filter: AlertFilter): AlertRecord[] {
+    return [...this.alerts.values()]
+      .filter((a) => (filter.state === 'all' || isOpen(a)) && (!filter.site || a.site === filter.site) && (!filter.severity || a.severity === filter.severity))
+      .sort((a, b) => b.raisedAt - a.raisedAt);
+  }
+
+  get(id: string): AlertRecord | undefined {
+    return this.alerts.get(id);
+  }
+
+  acknowledge(id: string, by: string, note: string | undefined): Transition | undefined {
+    const alert = this.alerts.get(id);
+    return alert && this.commit(acknowledge(alert, by, note, this.options.clock.now()), 'acknowledged');
+  }
+
+  shelve(id: string, by: string, minutes: number, reason: string): Transition | undefined {
+    const alert = this.alerts.get(id);
+    return alert && this.commit(shelve(alert, by, minutes, reason, this.options.clock.now()), 'shelved');
+  }
+
+  unshelve(id: string, by: string): Transition | undefined {
+    const alert = this.alerts.get(id);
+    return alert && this.commit(unshelve(alert, by, this.options.clock.now()), 'unshelved');
+  }
+
+  /** Escalation and other callers that change a record in place (tier, last notified). */
+  update(alert: AlertRecord): void {
+    this.alerts.set(alert.id, alert);
+    this.scheduleSave();
+  }
+
+  heatwaveStates(): HeatwaveView[] {
+    const now = this.options.clock.now();
+    return this.heatwave.regionNames().map((region) => this.heatwave.view(region, now));
+  }
+
+  /** Dispatch declares (true) or ends (false) a heat wave by hand, or hands it back to the assessment (null). */
+  setHeatwave(region: string, active: boolean | null, by: string, reason: string): HeatwaveView {
+    const now = this.options.clock.now();
+    this.heatwave.setManual(region, active, by, reason, now);
+    this.checkHeatwave(region, now, true);
+    this.scheduleSave();
+    return this.heatwave.view(region, now);
+  }
+
+  /** The daily assessment: writes each region's state even when nothing changed. */
+  assessHeatwaves(): HeatwaveView[] {
+    const now = this.options.clock.now();
+    return this.heatwave.regionNames().map((region) => {
+      this.checkHeatwave(region, now, true);
+      return this.heatwave.view(region, now);
+    });
+  }
+
+  regions(): string[] {
+    return this.heatwave.regionNames();
+  }
+
+  /** EEMUA 191 alarm-load figures over the last `windowMs` (default 24 h). */
+  kpis(windowMs = 86_400_000) {
+    const now = this.options.clock.now();
+    const raises = this.history.filter((h) => h.type === 'raise' && h.ts > now - windowMs);
+    const tenMinutes = 600_000;
+    const buckets = new Map<number, number>();
+    for (const r of raises) buckets.set(Math.floor(r.ts / tenMinutes), (buckets.get(Math.floor(r.ts / tenMinutes)) ?? 0) + 1);
+    const floods = [...buckets.entries()].filter(([, n]) => n > 10).map(([bucket, n]) => ({ start: new Date(bucket * tenMinutes).toISOString(), alerts: n }));
+    const chattering = new Map<string, number>();
+    const byKey = new Map<string, number[]>();
+    for (const h of this.history.filter((x) => x.ts > now - windowMs)) {
+      const list = byKey.get(h.key) ?? [];
+      list.push(h.ts);
+      byKey.set(h.key, list);
+    }
+    for (const [key, times] of byKey) {
+      // Three raise/clear cycles (six transitions) inside a minute is chattering.
+      for (let i = 0; i + 5 < times.length; i++) if (times[i + 5]! - times[i]! <= 60_000) chattering.set(key, (chattering.get(key) ?? 0) + 1);
+    }
+    const offenders = new Map<string, number>();
+    for (const r of raises) offenders.set(`${r.rule} ${r.site}/${r.asset}`, (offenders.get(`${r.rule} ${r.site}/${r.asset}`) ?? 0) + 1);
+    const stale = [...this.alerts.values()].filter((a) => isActive(a) && now - a.raisedAt > 86_400_000);
+    return {
+      windowHours: windowMs / 3_600_000,
+      alerts: raises.length,
+      perTenMinutes: round(raises.length / (windowMs / tenMinutes), 2),
+      peakTenMinutes: Math.max(0, ...buckets.values()),
+      // EEMUA 191: ~1 per 10 min is manageable, over 10 in 10 min is a flood.
+      eemuaTargetPerTenMinutes: 1,
+      floods,
+      timeInFloodPct: round((floods.length * tenMinutes * 100) / windowMs, 2),
+      chattering: [...chattering.keys()],
+      stale: stale.map((a) => a.id),
+      topOffenders: [...offenders.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([name, count]) => ({ name, count })),
+    };
+  }
+
+  close(): void {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.save();
+  }
+
+  private apply(event: ConditionEvent, replayed: boolean): void {
+    const key = `${event.rule.id}|${event.site}|${event.asset}`;
+    this.history.push({ ts: event.ts, type: event.type, key, rule: event.rule.id, site: event.site, asset: event.asset });
+    while (this.history.length > 0 && this.history[0]!.ts < this.options.clock.now() - RAISES_KEPT_MS) this.history.shift();
+    const open = [...this.alerts.values()].find((a) => a.rule === event.rule.id && a.site === event.site && a.asset === event.asset && isActive(a));
+    if (event.type === 'raise') {
+      if (open) return;
+      const region = this.context.asset(event.site, event.asset)?.region ?? this.stationRegion(event.site) ?? 'default';
+      this.raise({
+        rule: event.rule.id,
+        ruleKind: event.rule.kind,
+        site: event.site,
+        asset: event.asset,
+        kind: event.kind,
+        region,
+        severity: event.rule.severity,
+        message: `${event.rule.message ?? event.rule.id}${event.detail ? `: ${event.detail}` : ''}`,
+        value: event.value,
+        threshold: event.threshold,
+        ts: event.ts,
+        replayed,
+      });
+    } else if (open) {
+      this.commit(clear(open, event.ts, event.value), 'cleared', replayed);
+    }
+  }
+
+  private raise(fields: Omit<AlertRecord, 'id' | 'state' | 'raisedAt' | 'clearedAt' | 'acknowledged' | 'shelved' | 'tier' | 'lastNotifiedAt'> & { ts: number }): void {
+    const { ts, ...rest } = fields;
+    const alert: AlertRecord = {
+      ...rest,
+      id: `A${this.nextSeq++}`,
+      state: 'active_unack',
+      raisedAt: ts,
+      clearedAt: undefined,
+      acknowledged: undefined,
+      shelved: undefined,
+      tier: 0,
+      lastNotifiedAt: undefined,
+    };
+    this.alerts.set(alert.id, alert);
+    this.record(eventOf(alert, 'active', ts));
+    this.options.log.info(`alert ${alert.id} ${alert.severity} ${alert.rule} ${alert.site}/${alert.asset}: ${alert.message}${alert.replayed ? ' (replayed data: not paged)' : ''}`);
+    if (!alert.replayed) this.options.notify?.('raised', alert);
+    this.prune();
+    this.scheduleSave();
+  }
+
+  private commit(transition: Transition, kind: Notification['kind'], replayed = false): Transition {
+    if (!transition.ok) return transition;
+    this.alerts.set(transition.alert.id, transition.alert);
+    this.record(transition.event);
+    if (!replayed && !transition.alert.replayed) this.options.notify?.(kind, transition.alert);
+    this.scheduleSave();
+    return transition;
+  }
+
+  private record(event: AlertEvent): void {
+    this.options.write([alertLine(event)]);
+  }
+
+  private checkHeatwave(region: string, ts: number, writeAlways = false): void {
+    const view = this.heatwave.view(region, Math.max(ts, this.options.clock.now()));
+    const before = this.announced.get(region);
+    const changed = !before || before.active !== view.active || before.level !== view.level;
+    if (!changed && !writeAlways) return;
+    this.announced.set(region, { active: view.active, level: view.level });
+    this.options.write([heatwaveLine({ ...view, ts })]);
+    if (!changed) return;
+    this.options.log.info(`heat wave in ${region}: ${view.active ? 'ACTIVE' : 'not active'}${view.level ? ` (${view.level})` : ''}, ${view.hot_days} hot day(s)${view.source === 'manual' ? ` — declared by ${view.by}: ${view.reason}` : ''}`);
+    // Announced as an alert-level event, so dispatch sees it with everything else.
+    const openId = this.byRegion.get(region);
+    const open = openId ? this.alerts.get(openId) : undefined;
+    if (view.active && !(open && isActive(open))) {
+      this.raise({
+        rule: HEATWAVE_RULE,
+        ruleKind: 'heatwave',
+        site: region,
+        asset: region,
+        kind: 'weather',
+        region,
+        severity: view.level === 'red' ? 'critical' : 'high',
+        message: `heat wave in ${region}: ${view.hot_days} hot day(s)${view.tmax_c !== undefined ? `, Tmax ${view.tmax_c} °C` : ''}${view.source === 'manual' ? ` (declared by ${view.by}: ${view.reason})` : ''}`,
+        value: view.tmax_c,
+        threshold: 35,
+        ts,
+        replayed: false,
+      });
+      const raised = [...this.alerts.values()].find((a) => a.rule === HEATWAVE_RULE && a.asset === region && isActive(a));
+      if (raised) this.byRegion.set(region, raised.id);
+    } else if (!view.active && open && isActive(open)) {
+      this.commit(clear(open, ts, view.tmax_c), 'cleared');
+    }
+  }
+
+  private stationRegion(site: string): string | undefined {
+    return this.options.assets.find((a) => a.site === site)?.region;
+  }
+
+  /** Keep every open alert and the newest closed ones. */
+  private prune(): void {
+    const closed = [...this.alerts.values()].filter((a) => !isOpen(a)).sort((a, b) => b.raisedAt - a.raisedAt);
+    for (const alert of closed.slice(CLOSED_KEPT)) this.alerts.delete(alert.id);
+  }
+
+  private scheduleSave(): void {
+    if (!this.options.statePath || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      this.save();
+    }, 200);
+    this.saveTimer.unref();
+  }
+
+  /** Writes the state atomically (temp file, then rename), so a crash leaves the old or the new. */
+  private save(): void {
+    const path = this.options.statePath;
+    if (!path) return;
+    const snapshot = {
+      version: STATE_VERSION,
+      nextSeq: this.nextSeq,
+      alerts: [...this.alerts.values()],
+      conditions: [...this.state.conditions.entries()],
+      pumps: [...this.state.pumps.entries()],
+      heatwave: this.heatwave.snapshot(),
+      announced: [...this.announced.entries()],
+      byRegion: [...this.byRegion.entries()],
+      history: this.history,
+    };
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(`${path}.tmp`, JSON.stringify(snapshot));
+      renameSync(`${path}.tmp`, path);
+    } catch (error) {
+      this.options.log.error(`could not save alert state to ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  private load(): void {
+    const path = this.options.statePath;
+    if (!path || !existsSync(path)) return;
+    try {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as {
+        version: number;
+        nextSeq: number;
+        alerts: AlertRecord[];
+        conditions: Array<[string, never]>;
+        pumps: Array<[string, never]>;
+        heatwave: Parameters<HeatwaveTracker['restore']>[0];
+        announced: Array<[string, { active: boolean; level: string | undefined }]>;
+        byRegion: Array<[string, string]>;
+        history: AlertEngine['history'];
+      };
+      if (saved.version !== STATE_VERSION) throw new Error(`unknown state version ${saved.version}`);
+      this.nextSeq = saved.nextSeq;
+      for (const alert of saved.alerts) this.alerts.set(alert.id, alert);
+      for (const [key, condition] of saved.conditions) this.state.conditions.set(key, condition);
+      for (const [key, pump] of saved.pumps) this.state.pumps.set(key, pump);
+      this.heatwave.restore(saved.heatwave);
+      this.byRegion.clear();
+      for (const [region, id] of saved.byRegion) this.byRegion.set(region, id);
+      this.history.push(...saved.history);
+      const open = [...this.alerts.values()].filter(isOpen).length;
+      this.options.log.info(`alert state restored from ${path}: ${open} open alert(s)`);
+      this.announced = new Map(saved.announced);
+    } catch (error) {
+      this.options.log.error(`alert state in ${path} is unreadable (${error instanceof Error ? error.message : String(error)}); starting with none`);
+    }
+  }
+}
+
+const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
