@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startService } from './service.js';
+import { registerSecurityCommands } from './security/cli.js';
 
 const program = new Command('hydrowatch').description('Telemetry for water-supply networks: MQTT → validation → InfluxDB → alerts');
 
@@ -13,8 +14,10 @@ program
   .action(async (opts: { config?: string }) => {
     const config = loadConfig(process.env, opts.config);
     const log = createLogger(config.logLevel);
-    const service = await startService(config, { log });
-    stopOnSignal(() => service.close());
+    // Signals are handled from the first moment: a SIGTERM during start-up still drains what was taken.
+    const started = startService(config, { log });
+    stopOnSignal(async () => (await started).close());
+    await started;
   });
 
 program
@@ -80,5 +83,8 @@ function fail(error: unknown): never {
   process.stderr.write(`hydrowatch: ${code === 'EADDRINUSE' ? `a port is already in use (${message})` : message}\n`);
   process.exit(1);
 }
+
+// `hydrowatch device add|remove|list`, `hydrowatch token add`.
+registerSecurityCommands(program);
 
 program.parseAsync(process.argv).catch(fail);

@@ -3,7 +3,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { SmtpConfig, WebhookSecret } from './alerts/notify/config.js';
+import { Roster } from './alerts/roster.js';
+import { Rule } from './alerts/rules.js';
 import { Id, Kind } from './schema.js';
+import { ApiConfig, DEFAULT_DEVICES_FILE, HttpTlsConfig, MqttTlsConfig, SECURITY_ENV_KEYS } from './security/config.js';
 
 const Port = z.coerce.number().int().min(0).max(65_535);
 const Url = z.url({ protocol: /^(https?|mqtts?|wss?|tcp)$/ });
@@ -56,10 +60,14 @@ export const Config = z.strictObject({
       clientId: z.string().min(1).max(128).optional(),
       username: z.string().optional(),
       password: z.string().optional(),
+      /** Embedded broker: device credentials (see src/security/devices.ts). */
+      devicesFile: z.string().min(1).default(DEFAULT_DEVICES_FILE),
+      /** Embedded broker: MQTT over TLS (8883) when set. */
+      tls: MqttTlsConfig.optional(),
     })
-    .default({ port: 1883, host: '0.0.0.0' }),
+    .default({ port: 1883, host: '0.0.0.0', devicesFile: DEFAULT_DEVICES_FILE }),
   http: z
-    .strictObject({ port: Port.default(8080), host: z.string().min(1).default('0.0.0.0') })
+    .strictObject({ port: Port.default(8080), host: z.string().min(1).default('0.0.0.0'), tls: HttpTlsConfig.optional() })
     .default({ port: 8080, host: '0.0.0.0' }),
   influx: z
     .strictObject({
@@ -76,8 +84,10 @@ export const Config = z.strictObject({
     .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 1000, timeoutMs: 10_000 }),
   /** Spool and state directory. */
   dataDir: z.string().min(1).default('./data'),
-  /** Readings held in memory waiting for InfluxDB; past it, publishes are no longer acknowledged. */
-  spoolMaxReadings: z.coerce.number().int().min(100).max(50_000_000).default(500_000),
+  /** Points held waiting for InfluxDB; past it, publishes are no longer acknowledged. */
+  spoolMaxReadings: z.coerce.number().int().min(100).max(50_000_000).default(10_000_000),
+  /** Disk the spool's segment files (<dataDir>/spool) may take; past it, publishes are no longer acknowledged. */
+  spoolMaxBytes: z.coerce.number().int().min(65_536).default(1024 ** 3),
   /** Rejected messages kept as samples in `rejected`, per reason per minute (all are counted). */
   rejectSamplesPerMinute: z.coerce.number().int().min(0).max(100_000).default(60),
   strictAssets: Flag.default(false),
@@ -85,8 +95,38 @@ export const Config = z.strictObject({
   timezone: z.string().min(1).default('Asia/Shanghai'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   alerts: z
-    .strictObject({ webhookUrl: Url.optional(), alertmanagerUrl: Url.optional() })
-    .default({}),
+    .strictObject({
+      webhookUrl: Url.optional(),
+      alertmanagerUrl: Url.optional(),
+      webhookSecret: WebhookSecret.optional(),
+      smtp: SmtpConfig.optional(),
+      /** Who is paged: crews, what they cover, their weekly shifts, escalation tiers. */
+      roster: Roster.default({ timezone: 'Asia/Shanghai', crews: [] }),
+      /** Public base URL of the API/console, for deep links in notifications. */
+      publicUrl: Url.optional(),
+      /** Alert rules; unset = the shipped defaults (src/alerts/rules.ts). */
+      rules: z.array(Rule).optional(),
+      heatwave: z
+        .strictObject({
+          hotDay_c: z.number().min(20).max(60).default(35),
+          consecutiveDays: z.number().int().min(1).max(14).default(3),
+          orange_c: z.number().min(20).max(60).default(37),
+          red_c: z.number().min(20).max(60).default(40),
+        })
+        .default({ hotDay_c: 35, consecutiveDays: 3, orange_c: 37, red_c: 40 }),
+      /** Readings older than this are replayed or late: evaluated and recorded, never paged. */
+      liveWindowMinutes: z.coerce.number().min(1).max(24 * 60).default(10),
+      /** Longest an operator may shelve an alert. */
+      maxShelveMinutes: z.coerce.number().int().min(1).max(7 * 24 * 60).default(8 * 60),
+    })
+    .default({
+      heatwave: { hotDay_c: 35, consecutiveDays: 3, orange_c: 37, red_c: 40 },
+      liveWindowMinutes: 10,
+      maxShelveMinutes: 480,
+      roster: { timezone: 'Asia/Shanghai', crews: [] },
+    }),
+  /** API tokens and roles, rate and body limits. */
+  api: ApiConfig,
   assets: z.array(AssetConfig).default([]),
 });
 export type Config = z.infer<typeof Config>;
@@ -114,6 +154,11 @@ export const ENV_KEYS: Record<string, string[]> = {
   HYDROWATCH_LOG_LEVEL: ['logLevel'],
   ALERT_WEBHOOK_URL: ['alerts', 'webhookUrl'],
   ALERTMANAGER_URL: ['alerts', 'alertmanagerUrl'],
+  ALERT_WEBHOOK_SECRET: ['alerts', 'webhookSecret'],
+  ALERT_SMTP_URL: ['alerts', 'smtp', 'url'],
+  ALERT_SMTP_FROM: ['alerts', 'smtp', 'from'],
+  HYDROWATCH_PUBLIC_URL: ['alerts', 'publicUrl'],
+  ...SECURITY_ENV_KEYS,
 };
 
 /** A configuration problem: one line naming the key, meant for the operator, not a stack trace. */

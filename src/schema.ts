@@ -33,6 +33,7 @@ export const RejectReason = {
   PAYLOAD_NOT_FINITE: 'PAYLOAD.NOT_FINITE',
   PAYLOAD_OUT_OF_RANGE: 'PAYLOAD.OUT_OF_RANGE',
   PAYLOAD_BAD_STATUS: 'PAYLOAD.BAD_STATUS',
+  PAYLOAD_BAD_COMMAND: 'PAYLOAD.BAD_COMMAND',
   ASSET_UNREGISTERED: 'ASSET.UNREGISTERED',
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
@@ -142,6 +143,10 @@ export const TelemetryPayload = Object.fromEntries(
 
 export const StatusPayload = z.object({ online: z.boolean() });
 
+/** Commands to a device (from SCADA or a station's level control); hydrowatch listens so a commanded stop is not a trip. */
+export const CommandPayload = z.object({ command: z.enum(['start', 'stop']), by: z.string().max(128).optional() });
+export type CommandPayload = z.infer<typeof CommandPayload>;
+
 /** A validated reading, as the pipeline, the rules and the API see it. */
 export const Reading = z.object({
   site: Id,
@@ -166,8 +171,11 @@ export const telemetryTopic = (site: string, kind: Kind, asset: string): string 
   `${TOPIC_ROOT}/${site}/${kind}/${asset}/telemetry`;
 export const statusTopic = (site: string, kind: Kind, asset: string): string =>
   `${TOPIC_ROOT}/${site}/${kind}/${asset}/status`;
+export const commandTopic = (site: string, kind: Kind, asset: string): string =>
+  `${TOPIC_ROOT}/${site}/${kind}/${asset}/command`;
 export const alertTopic = (site: string, asset: string, rule: string): string =>
   `${TOPIC_ROOT}/alerts/${site}/${asset}/${rule}`;
 
 /** What the ingestor subscribes to on an external broker. */
-export const INGEST_TOPICS = [`${TOPIC_ROOT}/+/+/+/telemetry`, `${TOPIC_ROOT}/+/+/+/status`];
+export const INGEST_TOPICS = [`${TOPIC_ROOT}/+/+/+/telemetry`, `${TOPIC_ROOT}/+/+/+/status`, `${TOPIC_ROOT}/+/+/+/command`];
+export const INGEST_CHANNELS = ['telemetry', 'status', 'command'] as const;

@@ -1,5 +1,6 @@
 // Wires the pieces together in the order data flows, and takes them down in reverse.
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { buildApp } from './api/app.js';
 import type { HealthReport } from './api/routes/health.js';
 import { type Config, ConfigError } from './config.js';
@@ -11,10 +12,19 @@ import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 import { AssetRegistry } from './pipeline/enrich.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
-import { MemorySpool } from './pipeline/spool.js';
+import { DiskSpool } from './pipeline/disk-spool.js';
 import { SpoolWriter } from './pipeline/store.js';
 import { type Clock, systemClock } from './pipeline/types.js';
 import { KINDS, type Kind } from './schema.js';
+import { auditTrail } from './security/audit.js';
+import { prepareSecurity } from './security/startup.js';
+import { Baselines } from './alerts/baseline.js';
+import { AlertEngine } from './alerts/engine.js';
+import { scheduleJobs } from './alerts/jobs.js';
+import { defaultRules } from './alerts/rules.js';
+import { createNotifiers, NotificationDispatcher } from './alerts/notify/index.js';
+import { Pager } from './alerts/paging.js';
+import { type AlertRecord, isActive, type Notification } from './alerts/types.js';
 
 export interface Service {
   readonly httpUrl: string;
@@ -23,8 +33,9 @@ export interface Service {
   readonly metrics: Metrics;
   readonly live: LiveState;
   readonly pipeline: Pipeline;
-  readonly spool: MemorySpool;
+  readonly spool: DiskSpool;
   readonly influx: InfluxClient;
+  readonly alerts: AlertEngine;
   health(): HealthReport;
   close(): Promise<void>;
 }
@@ -39,17 +50,15 @@ export interface ServiceOptions {
 export async function startService(config: Config, options: ServiceOptions): Promise<Service> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
-  if (!config.insecure) {
-    throw new ConfigError(
-      'config: HYDROWATCH_INSECURE (insecure): device credentials and API tokens are not configured; set HYDROWATCH_INSECURE=1 to run with anonymous MQTT and an open API',
-    );
-  }
-  log.warn('INSECURE MODE (HYDROWATCH_INSECURE=1): anonymous MQTT clients may publish and the HTTP API is open to anyone who can reach it');
+  // Refuses to start (one line naming the key) unless secured or HYDROWATCH_INSECURE=1; warns loudly if insecure.
+  const security = prepareSecurity(config, log);
 
   const registry = new AssetRegistry(config.assets);
+  const baselines = new Baselines(config.timezone);
   const live = new LiveState(registry);
   const metrics = new Metrics();
-  const spool = new MemorySpool(config.spoolMaxReadings);
+  // Durable: what a device was acknowledged survives kill -9 and is replayed on start.
+  const spool = await DiskSpool.open({ dir: join(config.dataDir, 'spool'), maxBytes: config.spoolMaxBytes, maxLines: config.spoolMaxReadings, log });
   metrics.spoolSource = spool;
   const influx = new InfluxClient(config.influx, log);
   const writer = new SpoolWriter(spool, influx, config.influx, metrics, log);
@@ -62,6 +71,23 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   }
   writer.start();
 
+  const alerts = new AlertEngine({
+    rules: config.alerts.rules ?? defaultRules(),
+    assets: config.assets,
+    clock,
+    log,
+    write: (lines) => {
+      spool.append(lines).catch((error: unknown) => log.error(`could not spool alert events: ${String(error)}`));
+    },
+    notify: (kind, alert) => notifyHook?.(kind, alert),
+    statePath: join(config.dataDir, 'alerts-state.json'),
+    heatwave: { ...config.alerts.heatwave, timezone: config.timezone },
+    liveWindowMs: config.alerts.liveWindowMinutes * 60_000,
+    baseline: baselines.get,
+  });
+  // Set once the notifiers exist (they need the broker to publish alert topics).
+  let notifyHook: ((kind: Notification['kind'], alert: AlertRecord) => void) | undefined;
+
   const pipeline = createPipeline({
     spool,
     registry,
@@ -71,6 +97,15 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     log,
     strictAssets: config.strictAssets,
     rejectSamplesPerMinute: config.rejectSamplesPerMinute,
+    evaluate: (reading, receivedAt) => {
+      // A bug in a rule must never stop ingestion.
+      try {
+        alerts.onReading(reading, receivedAt);
+      } catch (error) {
+        log.error(`alert evaluation failed on ${reading.site}/${reading.asset}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+    onCommand: (command) => alerts.onCommand(command.site, command.asset, command.command, command.ts),
   });
   const sink = pipeline.ingest;
 
@@ -81,10 +116,23 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     subscriber = await startMqttSubscriber({ ...config.mqtt, url: config.mqtt.url, sink, log, now: clock.now });
     mqttUrl = config.mqtt.url;
   } else {
-    broker = await startEmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, sink, log, now: clock.now });
-    mqttUrl = `mqtt://${displayHost(config.mqtt.host)}:${broker.port}`;
-    log.info(`embedded MQTT broker listening on ${mqttUrl}`);
+    const access = security.brokerAccess(metrics.registry);
+    broker = await startEmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, sink, log, now: clock.now, access, tls: security.mqttTls });
+    const plainUrl = security.mqttTls && !security.mqttTls.plaintext ? undefined : `mqtt://${displayHost(config.mqtt.host)}:${broker.port}`;
+    const tlsUrl = broker.tlsPort === undefined ? undefined : `mqtts://${displayHost(config.mqtt.host)}:${broker.tlsPort}`;
+    mqttUrl = tlsUrl ?? plainUrl!;
+    log.info(`embedded MQTT broker listening on ${[tlsUrl, plainUrl].filter(Boolean).join(' and ')}${access ? ' (device credentials required)' : ''}`);
   }
+
+  // Notifications: alert topics go out on the broker the service uses.
+  const publish = (broker ?? subscriber)!.publish;
+  const dispatcher = new NotificationDispatcher(createNotifiers(config.alerts, { log, timezone: config.timezone, publish: (t, p, o) => publish(t, p, o) }), {
+    registry: metrics.registry,
+    log,
+  });
+  const pager = new Pager({ dispatcher, roster: config.alerts.roster, rules: alerts.rules, now: clock.now, publicUrl: config.alerts.publicUrl });
+  notifyHook = (kind, alert) => pager.notify(kind, alert);
+  pager.restore(alerts.list({ state: 'active' }).filter(isActive));
 
   const health = (): HealthReport => {
     const influxState = influx.state();
@@ -102,16 +150,53 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         ...(influxState.lastError ? { lastError: influxState.lastError } : {}),
         ...(writer.lastSuccessAt ? { lastWriteAt: new Date(writer.lastSuccessAt).toISOString() } : {}),
       },
-      spool: { depth: spool.depth, limit: spool.limit, acknowledging: spool.acknowledging },
+      spool: {
+        depth: spool.depth,
+        limit: spool.limit,
+        acknowledging: spool.acknowledging,
+        bytes: spool.bytes,
+        maxBytes: spool.maxBytes,
+        ...(spool.lastError ? { lastError: spool.lastError } : {}),
+      },
     };
     return report;
   };
 
-  const app = await buildApp({ live, metrics, health, log });
+  // Every mutating API call is audited through the spool, so the one InfluxDB writer stores it.
+  const apiSecurity = { security: security.api(auditTrail((lines) => spool.append(lines))), https: security.https };
+  const app = await buildApp({ live, metrics, health, log, alerts, maxShelveMinutes: config.alerts.maxShelveMinutes, ...apiSecurity });
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.server.address() as AddressInfo;
-  const httpUrl = `http://${displayHost(config.http.host)}:${address.port}`;
+  const httpUrl = `${security.https ? 'https' : 'http'}://${displayHost(config.http.host)}:${address.port}`;
   log.info(`HTTP API listening on ${httpUrl} (OpenAPI at ${httpUrl}/docs)`);
+
+  // On-delays and shelves run out between readings: check every few seconds.
+  const alertTimer = setInterval(() => {
+    alerts.tick();
+    for (const escalated of pager.escalate(alerts.list({ state: 'active' }))) alerts.update(escalated);
+  }, 5000);
+  alertTimer.unref();
+  const jobs = scheduleJobs(
+    [
+      {
+        name: 'stale-sensor-sweep',
+        schedule: '* * * * *',
+        run: () => {
+          alerts.tick();
+          return `${alerts.list({ state: 'active' }).filter((a) => a.ruleKind === 'stale').length} stale sensor alert(s) open`;
+        },
+      },
+      {
+        name: 'heatwave-assessment',
+        schedule: '5 0 * * *',
+        run: () => alerts.assessHeatwaves().map((r) => `${r.region}: ${r.active ? 'heat wave' : 'normal'} (${r.hot_days} hot days)`).join('; ') || 'no regions',
+      },
+      { name: 'demand-baselines', schedule: '17 * * * *', run: async () => `${await baselines.refresh(influx)} hourly baselines` },
+    ],
+    config.timezone,
+    log,
+  );
+  baselines.refresh(influx).catch(() => undefined);
 
   let closing: Promise<void> | undefined;
   return {
@@ -122,15 +207,21 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     pipeline,
     spool,
     influx,
+    alerts,
     health,
     close() {
       closing ??= (async () => {
         // Stop taking messages first, then write what was taken, then close the rest.
+        clearInterval(alertTimer);
+        await jobs.stop();
         await subscriber?.close();
+        await dispatcher.close(10_000);
         await broker?.close();
+        alerts.close();
         const left = await writer.drain(options.drainTimeoutMs ?? 30_000);
         if (left > 0) log.error(`shutting down with ${left} points not written: InfluxDB did not take them in time`);
         await writer.stop();
+        await spool.close();
         await app.close();
         await influx.close();
         log.info('stopped');

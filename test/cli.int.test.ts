@@ -1,5 +1,8 @@
 // The `hydrowatch` command as an operator runs it: one-line errors, clean stop on SIGTERM.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createServer } from 'node:net';
 import mqtt from 'mqtt';
 import { describe, expect, inject, it } from 'vitest';
@@ -10,10 +13,13 @@ import { eventually } from './helpers/service.js';
 const CLI = ['--import', 'tsx', 'src/cli.ts'];
 
 function startCli(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  // Its own spool directory, not ./data of the working tree other runs share.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'hydrowatch-cli-data-'));
   const child = spawn(process.execPath, [...CLI, ...args], {
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HYDROWATCH_DATA: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  child.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -31,7 +37,8 @@ describe('hydrowatch start', () => {
     [{ HYDROWATCH_INSECURE: '1', MQTT_PORT: 'abc' }, /^hydrowatch: config: MQTT_PORT \(mqtt\.port\): /],
     [{ HYDROWATCH_INSECURE: '1', INFLUX_URL: 'influx:8086' }, /^hydrowatch: config: INFLUX_URL \(influx\.url\): /],
     [{ HYDROWATCH_INSECURE: '1', HYDROWATCH_CONFIG: '/nonexistent/hydrowatch.yaml' }, /^hydrowatch: config: HYDROWATCH_CONFIG: /],
-    [{}, /^hydrowatch: config: HYDROWATCH_INSECURE \(insecure\): /],
+    // Secure by default: without HYDROWATCH_INSECURE=1 it needs API tokens and a device registry.
+    [{}, /^hydrowatch: config: api\.tokens: no API tokens are configured/],
   ])('refuses a bad config with one line naming the key: %j', async (env, message) => {
     const { code, output } = await runCli(['start'], env);
     expect(code).toBe(2);

@@ -7,21 +7,33 @@ import { hasZodFastifySchemaValidationErrors, jsonSchemaTransform, serializerCom
 import type { LiveState } from '../live.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import type { AlertEngine } from '../alerts/engine.js';
+import { alertRoutes } from './routes/alerts.js';
 import { assetRoutes } from './routes/assets.js';
+import { heatwaveRoutes } from './routes/heatwave.js';
 import { healthRoutes, type HealthReport } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import type { TlsOptions } from 'node:tls';
+import { apiSecurity, type ApiSecurity } from './auth.js';
 
 export interface ApiDeps {
+  /** Tokens and roles, rate and body limits, audit (src/api/auth.ts). */
+  security: ApiSecurity;
+  /** Serve HTTPS with these (PEM) options. */
+  https?: TlsOptions | undefined;
   live: LiveState;
   metrics: Metrics;
   health: () => HealthReport;
   log: Logger;
+  alerts: AlertEngine;
+  maxShelveMinutes: number;
 }
 
 export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
-    bodyLimit: 64 * 1024,
+    ...(deps.https ? { https: deps.https } : {}),
+    bodyLimit: deps.security.bodyLimitBytes,
     // A malformed URL is answered before routing and the error handler: same short JSON shape.
     frameworkErrors: (error: FastifyError, _request: unknown, reply: FastifyReply) =>
       reply.code(error.statusCode ?? 400).send({ error: 'bad request', reason: error.message }),
@@ -47,6 +59,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     reply.code(404).send({ error: 'not found', reason: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  // Before any route: rate limit, bearer token → role per route, audit of mutating calls.
+  await app.register(apiSecurity(deps.security));
+
   await app.register(swagger, {
     openapi: {
       info: { title: 'hydrowatch API', version: '1', description: 'Telemetry for water-supply networks' },
@@ -58,5 +73,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(assetRoutes(deps));
+  await app.register(alertRoutes(deps));
+  await app.register(heatwaveRoutes(deps));
   return app;
 }

@@ -124,3 +124,30 @@ export function heatwaveLine(state: HeatwaveState): string {
   if (state.reason) point.stringField('reason', printable(state.reason, 512));
   return flat(point.timestamp(String(state.ts)).toLineProtocol()!);
 }
+
+/** One mutating API call (src/api/auth.ts): who did what, when, and whether it was allowed. */
+export interface AuditEntry {
+  /** e.g. `POST /api/alerts/:id/ack`, or the route's own `config.action`. */
+  action: string;
+  /** The caller's role; `none` when no valid token came with the call. */
+  role: string;
+  who: string;
+  /** The path acted on, e.g. `/api/alerts/42/ack`. */
+  target: string;
+  ok: boolean;
+  status: number;
+  ip?: string | undefined;
+  ts: number;
+}
+
+export function auditLine(entry: AuditEntry): string {
+  const point = new Point('audit')
+    .tag('action', printable(entry.action, 128))
+    .tag('role', entry.role)
+    .stringField('who', printable(entry.who, 256))
+    .stringField('target', printable(entry.target, 512))
+    .booleanField('ok', entry.ok)
+    .intField('status', entry.status);
+  if (entry.ip) point.stringField('ip', printable(entry.ip, 64));
+  return flat(point.timestamp(String(entry.ts)).toLineProtocol()!);
+}

@@ -2,13 +2,19 @@
 // taken in-process from the authorizePublish hook: the broker sends PUBACK only after the
 // pipeline has the message, so a full spool holds devices back instead of losing readings.
 import { createServer, type Server } from 'node:net';
+import type { Server as TlsServer, TlsOptions } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Logger } from '../log.js';
 import type { InboundMessage } from '../pipeline/types.js';
 import { TOPIC_ROOT } from '../schema.js';
+import type { BrokerAccess } from '../security/broker-auth.js';
+import { listenTls } from '../security/tls.js';
 
 export interface EmbeddedBroker {
+  /** The plaintext listener's port, or the TLS one's when there is no plaintext listener. */
   readonly port: number;
+  /** The MQTT-over-TLS listener's port, when TLS is configured. */
+  readonly tlsPort?: number | undefined;
   connectedClients(): number;
   /** Publishes from the service itself (e.g. alert topics). */
   publish(topic: string, payload: string | Buffer, options: { retain: boolean; qos?: 0 | 1 }): Promise<void>;
@@ -21,15 +27,26 @@ export interface EmbeddedBrokerOptions {
   sink: (message: InboundMessage) => Promise<void>;
   log: Logger;
   now?: () => number;
+  /** Device authentication and ACLs; without it every client is let in (HYDROWATCH_INSECURE=1 only). */
+  access?: BrokerAccess | undefined;
+  /** MQTT over TLS; `plaintext: false` leaves out the plaintext listener on `port`. */
+  tls?: { port: number; options: TlsOptions; plaintext: boolean } | undefined;
 }
 
 const isIngestTopic = (topic: string): boolean =>
-  topic.startsWith(`${TOPIC_ROOT}/`) && (topic.endsWith('/telemetry') || topic.endsWith('/status')) && !topic.startsWith(`${TOPIC_ROOT}/alerts/`);
+  topic.startsWith(`${TOPIC_ROOT}/`) &&
+  (topic.endsWith('/telemetry') || topic.endsWith('/status') || topic.endsWith('/command')) &&
+  !topic.startsWith(`${TOPIC_ROOT}/alerts/`);
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const now = options.now ?? Date.now;
+  const { access } = options;
   const broker = await Aedes.createBroker({
+    ...(access ? { authenticate: access.authenticate, authorizeSubscribe: access.authorizeSubscribe } : {}),
     authorizePublish(client, packet, callback) {
+      // The ACL comes first: a denied publish (a will included) is never ingested, and aedes
+      // then disconnects the client (MQTT 3.1.1 has no way to refuse a single PUBLISH).
+      if (client !== null && access && !access.mayPublish(client, packet.topic)) return callback(new Error('not authorized'));
       if (client === null || !isIngestTopic(packet.topic)) return callback(null);
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       options.sink({ topic: packet.topic, payload, receivedAt: now() }).then(
@@ -44,19 +61,37 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
   broker.on('clientError', (client, error) => options.log.debug(`mqtt client ${client.id}: ${error.message}`));
   const server: Server = createServer(broker.handle);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+  const plaintext = options.tls === undefined || options.tls.plaintext;
+  if (plaintext) {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
+  }
+  let tlsServer: TlsServer | undefined;
+  if (options.tls) {
+    tlsServer = await listenTls(options.tls.options, options.tls.port, options.host, broker.handle, (error) =>
+      options.log.debug(`mqtts: TLS handshake failed: ${error.message}`),
+    ).catch(async (error: unknown) => {
+      await new Promise<void>((resolve) => broker.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw error;
+    });
+  }
+  const portOf = (s: Server | TlsServer | undefined): number | undefined => {
+    const address = s?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
+  };
+  const tlsPort = portOf(tlsServer);
+  const port = (plaintext ? portOf(server) : tlsPort) ?? options.port;
   let closing: Promise<void> | undefined;
 
   return {
     port,
+    tlsPort,
     connectedClients: () => broker.connectedClients,
     publish: (topic, payload, { retain, qos = 1 }) =>
       new Promise<void>((resolve, reject) =>
@@ -69,6 +104,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       closing ??= (async () => {
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => (tlsServer ? tlsServer.close(() => resolve()) : resolve()));
+        access?.close();
       })();
       return closing;
     },

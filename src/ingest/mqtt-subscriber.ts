@@ -20,6 +20,8 @@ export interface MqttSubscriberOptions {
 
 export interface MqttSubscriber {
   connected(): boolean;
+  /** Publishes from the service itself (alert topics) on the same connection. */
+  publish(topic: string, payload: string | Buffer, options: { retain: boolean; qos?: 0 | 1 }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,9 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   let closing: Promise<void> | undefined;
   return {
     connected: () => client.connected,
+    publish: async (topic, payload, { retain, qos = 1 }) => {
+      await client.publishAsync(topic, payload, { retain, qos });
+    },
     close() {
       closing ??= client.endAsync(false).then(() => undefined);
       return closing;

@@ -1,5 +1,5 @@
 // Stage 1: topic and bytes → parsed JSON with its topic parts, or a reject reason.
-import { ID_PATTERN, KINDS, type Kind, MAX_PAYLOAD_BYTES, RejectReason, TOPIC_ROOT } from '../schema.js';
+import { ID_PATTERN, INGEST_CHANNELS, KINDS, type Kind, MAX_PAYLOAD_BYTES, RejectReason, TOPIC_ROOT } from '../schema.js';
 import { type Decoded, type InboundMessage, ok, rejected, type StageResult } from './types.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -7,8 +7,8 @@ const NON_FINITE_TOKEN = /(^|[^A-Za-z"])-?(NaN|Infinity)([^A-Za-z"]|$)/;
 
 export function decode(message: InboundMessage): StageResult<Decoded> {
   const parts = message.topic.split('/');
-  if (parts.length !== 5 || parts[0] !== TOPIC_ROOT || (parts[4] !== 'telemetry' && parts[4] !== 'status')) {
-    return rejected(RejectReason.TOPIC_BAD_FORMAT, 'expected hydrowatch/{site}/{kind}/{asset}/telemetry|status');
+  if (parts.length !== 5 || parts[0] !== TOPIC_ROOT || !(INGEST_CHANNELS as readonly string[]).includes(parts[4]!)) {
+    return rejected(RejectReason.TOPIC_BAD_FORMAT, 'expected hydrowatch/{site}/{kind}/{asset}/telemetry|status|command');
   }
   const [, site = '', kind = '', asset = '', channel] = parts;
   if (!(KINDS as readonly string[]).includes(kind)) {

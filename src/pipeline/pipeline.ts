@@ -5,12 +5,12 @@ import { readingLine, rejectedLine, statusLine } from '../influx/points.js';
 import type { LiveState } from '../live.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { RejectReason } from '../schema.js';
+import type { Reading, RejectReason } from '../schema.js';
 import { decode } from './decode.js';
 import { type AssetRegistry, enrich } from './enrich.js';
 import { RejectSampler } from './reject-sampler.js';
 import type { Spool } from './spool.js';
-import type { Clock, InboundMessage } from './types.js';
+import type { Clock, CommandUpdate, InboundMessage } from './types.js';
 import { validate } from './validate.js';
 
 export interface PipelineDeps {
@@ -22,6 +22,10 @@ export interface PipelineDeps {
   log: Logger;
   strictAssets: boolean;
   rejectSamplesPerMinute: number;
+  /** Stage 6: the alert rules, on every reading once it is spooled. */
+  evaluate?: ((reading: Reading, receivedAt: number) => void) | undefined;
+  /** Commands seen on the broker (a commanded stop is not a trip). */
+  onCommand?: ((command: CommandUpdate) => void) | undefined;
 }
 
 export interface Pipeline {
@@ -55,6 +59,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         live.observeStatus(validated.value.status);
         return spool.append([statusLine(validated.value.status)]);
       }
+      if (validated.value.channel === 'command') {
+        deps.onCommand?.(validated.value.command);
+        return;
+      }
 
       const enriched = enrich(validated.value.reading, registry, deps.strictAssets);
       if (!enriched.ok) return deadLetter(message, enriched.reason, enriched.detail);
@@ -65,6 +73,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const seq = live.observeReading(reading, message.receivedAt);
       if (seq.gaps > 0) metrics.seqGaps.inc(seq.gaps);
       if (seq.duplicate) metrics.seqDuplicates.inc();
+      deps.evaluate?.(reading, message.receivedAt);
     },
   };
 }

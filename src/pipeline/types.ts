@@ -12,7 +12,7 @@ export interface InboundMessage {
 
 /** A topic and payload that parsed: the JSON is not validated yet. */
 export interface Decoded {
-  channel: 'telemetry' | 'status';
+  channel: 'telemetry' | 'status' | 'command';
   site: string;
   kind: Kind;
   asset: string;
@@ -31,7 +31,18 @@ export type StageResult<T> = { ok: true; value: T } | { ok: false; reason: Rejec
 export const ok = <T>(value: T): StageResult<T> => ({ ok: true, value });
 export const rejected = <T>(reason: RejectReason, detail: string): StageResult<T> => ({ ok: false, reason, detail });
 
-export type Validated = { channel: 'telemetry'; reading: Reading } | { channel: 'status'; status: StatusUpdate };
+export interface CommandUpdate {
+  site: string;
+  kind: Kind;
+  asset: string;
+  command: 'start' | 'stop';
+  ts: number;
+}
+
+export type Validated =
+  | { channel: 'telemetry'; reading: Reading }
+  | { channel: 'status'; status: StatusUpdate }
+  | { channel: 'command'; command: CommandUpdate };
 
 export interface Clock {
   now(): number;

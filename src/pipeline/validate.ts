@@ -1,6 +1,6 @@
 // Stage 2: parsed JSON → a typed Reading or StatusUpdate, checked against the one schema.
 import type { z } from 'zod';
-import { MAX_FUTURE_MS, RejectReason, StatusPayload, TelemetryPayload } from '../schema.js';
+import { CommandPayload, MAX_FUTURE_MS, RejectReason, StatusPayload, TelemetryPayload } from '../schema.js';
 import { type Clock, type Decoded, ok, rejected, type StageResult, type Validated } from './types.js';
 
 export function validate(decoded: Decoded, clock: Clock): StageResult<Validated> {
@@ -9,6 +9,11 @@ export function validate(decoded: Decoded, clock: Clock): StageResult<Validated>
     const status = StatusPayload.safeParse(decoded.body);
     if (!status.success) return rejected(RejectReason.PAYLOAD_BAD_STATUS, 'status payload must be {"online": true|false}');
     return ok({ channel: 'status', status: { site, kind, asset, online: status.data.online, ts: decoded.receivedAt } });
+  }
+  if (decoded.channel === 'command') {
+    const command = CommandPayload.safeParse(decoded.body);
+    if (!command.success) return rejected(RejectReason.PAYLOAD_BAD_COMMAND, 'command payload must be {"command": "start"|"stop"}');
+    return ok({ channel: 'command', command: { site, kind, asset, command: command.data.command, ts: decoded.receivedAt } });
   }
   const parsed = TelemetryPayload[kind].safeParse(decoded.body);
   if (!parsed.success) {

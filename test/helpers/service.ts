@@ -1,5 +1,8 @@
 // Test helpers: a real service on free ports with its own InfluxDB database, and polling.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { parseConfig, type Config } from '../../src/config.js';
 import { influxQuery } from '../../src/dev/influxd.js';
@@ -26,11 +29,17 @@ export async function startTestService(
   log: Logger = silentLogger,
 ): Promise<TestService> {
   const bucket = env.INFLUX_BUCKET ?? `test_${randomBytes(5).toString('hex')}`;
+  // Each service spools into its own directory (unless a test shares one to test a restart).
+  const ownDataDir = overrides.dataDir === undefined && env.HYDROWATCH_DATA === undefined;
+  const dataDir = ownDataDir ? await mkdtemp(path.join(os.tmpdir(), 'hydrowatch-test-data-')) : undefined;
   const config = parseConfig(
-    { ...overrides, mqtt: { port: 0, host: '127.0.0.1', ...(overrides.mqtt as object) }, http: { port: 0, host: '127.0.0.1' } },
+    { ...overrides, ...(dataDir ? { dataDir } : {}), mqtt: { port: 0, host: '127.0.0.1', ...(overrides.mqtt as object) }, http: { port: 0, host: '127.0.0.1' } },
     { HYDROWATCH_INSECURE: '1', INFLUX_URL: influxUrl, INFLUX_BUCKET: bucket, ...env },
   );
-  const service = await startService(config, { log, drainTimeoutMs: 5000 });
+  const service = await startService(config, { log, drainTimeoutMs: 5000 }).catch(async (error: unknown) => {
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  });
   const mqttPort = Number(new URL(service.mqttUrl).port);
   const clients: MqttClient[] = [];
   const series = async (q: string) => (await influxQuery(influxUrl, bucket, q))[0]?.series ?? [];
@@ -53,6 +62,7 @@ export async function startTestService(
     async close() {
       await Promise.all(clients.map((c) => c.endAsync(true).catch(() => undefined)));
       await service.close();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -25,7 +25,7 @@ describe('decode', () => {
     ['other/s1/pump/P-01/telemetry', RejectReason.TOPIC_BAD_FORMAT],
     ['hydrowatch/s1/pump/P-01', RejectReason.TOPIC_BAD_FORMAT],
     ['hydrowatch/s1/pump/P-01/telemetry/extra', RejectReason.TOPIC_BAD_FORMAT],
-    ['hydrowatch/s1/pump/P-01/command', RejectReason.TOPIC_BAD_FORMAT],
+    ['hydrowatch/s1/pump/P-01/config', RejectReason.TOPIC_BAD_FORMAT],
     ['hydrowatch/s1/boiler/B-01/telemetry', RejectReason.TOPIC_UNKNOWN_KIND],
     ['hydrowatch/s 1/pump/P-01/telemetry', RejectReason.TOPIC_BAD_ID],
     ['hydrowatch/s1/pump/P,01/telemetry', RejectReason.TOPIC_BAD_ID],

@@ -23,6 +23,11 @@ export const HealthReport = z.object({
     depth: z.number(),
     limit: z.number(),
     acknowledging: z.boolean(),
+    /** Disk taken by the spool's segment files, and its bound. */
+    bytes: z.number().optional(),
+    maxBytes: z.number().optional(),
+    /** Why the spool cannot write to disk, while it cannot. */
+    lastError: z.string().optional(),
   }),
 });
 export type HealthReport = z.infer<typeof HealthReport>;
