@@ -5,6 +5,7 @@ import { SEVERITIES } from '../../alerts/rules.js';
 import type { AlertRecord } from '../../alerts/types.js';
 import { Id } from '../../schema.js';
 import type { ApiDeps } from '../app.js';
+import { actorOf } from '../actor.js';
 import { ApiError } from '../errors.js';
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
@@ -57,7 +58,8 @@ export function alertView(alert: AlertRecord): AlertView {
 }
 
 const ErrorBody = z.object({ error: z.string(), reason: z.string() });
-const Who = z.string().trim().min(1, 'say who you are').max(128);
+/** Who acts: optional with a token (its name is used), required in insecure mode. */
+const Who = z.string().trim().min(1, 'say who you are').max(128).optional();
 const AlertId = z.object({ id: z.string().regex(/^A\d{1,12}$/, 'alert ids look like A123') });
 
 const STATUS: Record<LifecycleError, number> = {
@@ -123,7 +125,7 @@ export const alertRoutes =
           response: { 200: AlertView, 404: ErrorBody, 409: ErrorBody },
         },
       },
-      async (request) => answer(request.params.id, alerts.acknowledge(request.params.id, request.body.by, request.body.note)),
+      async (request) => answer(request.params.id, alerts.acknowledge(request.params.id, actorOf(request, request.body.by), request.body.note)),
     );
 
     app.post(
@@ -137,7 +139,7 @@ export const alertRoutes =
           response: { 200: AlertView, 404: ErrorBody, 409: ErrorBody },
         },
       },
-      async (request) => answer(request.params.id, alerts.shelve(request.params.id, request.body.by, request.body.minutes, request.body.reason)),
+      async (request) => answer(request.params.id, alerts.shelve(request.params.id, actorOf(request, request.body.by), request.body.minutes, request.body.reason)),
     );
 
     app.post(
@@ -147,10 +149,10 @@ export const alertRoutes =
         schema: {
           summary: 'Lift a shelve before its time',
           params: AlertId,
-          body: z.object({ by: Who }),
+          body: z.object({ by: Who }).default({}),
           response: { 200: AlertView, 404: ErrorBody, 409: ErrorBody },
         },
       },
-      async (request) => answer(request.params.id, alerts.unshelve(request.params.id, request.body.by)),
+      async (request) => answer(request.params.id, alerts.unshelve(request.params.id, actorOf(request, request.body.by))),
     );
   };

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { HeatwaveView } from '../../alerts/heatwave.js';
+import { actorOf } from '../actor.js';
 import type { ApiDeps } from '../app.js';
 
 const RegionState = z.object({
@@ -50,7 +51,7 @@ export const heatwaveRoutes =
           body: z.object({
             region: z.string().min(1).max(64).optional(),
             active: z.boolean().nullable(),
-            by: z.string().trim().min(1, 'say who you are').max(128),
+            by: z.string().trim().min(1, 'say who you are').max(128).optional(),
             reason: z.string().trim().min(3, 'give a reason').max(500),
           }),
           response: { 200: z.object({ regions: z.array(RegionState) }), 404: z.object({ error: z.string(), reason: z.string() }) },
@@ -61,7 +62,7 @@ export const heatwaveRoutes =
         const regions = request.body.region ? [request.body.region] : known;
         const unknown = regions.find((r) => !known.includes(r));
         if (unknown !== undefined) return reply.code(404).send({ error: 'not found', reason: `no region ${unknown}; known: ${known.join(', ')}` });
-        return { regions: regions.map((region) => view(deps.alerts.setHeatwave(region, request.body.active, request.body.by, request.body.reason))) };
+        return { regions: regions.map((region) => view(deps.alerts.setHeatwave(region, request.body.active, actorOf(request, request.body.by), request.body.reason))) };
       },
     );
   };
