@@ -221,8 +221,9 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         const left = await writer.drain(options.drainTimeoutMs ?? 30_000);
         if (left > 0) log.error(`shutting down with ${left} points not written: InfluxDB did not take them in time`);
         await writer.stop();
-        await spool.close();
         await app.close();
+        // Last: what arrived after the drain (an audited API call) is on disk for the next start.
+        await spool.close();
         await influx.close();
         log.info('stopped');
       })();

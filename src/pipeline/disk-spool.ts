@@ -42,7 +42,6 @@ interface Segment {
 
 interface PendingAppend {
   lines: string[];
-  bytes: number;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -76,6 +75,8 @@ export class DiskSpool implements Spool {
   private pendingLines = 0;
   private pendingBytes = 0;
   private flushing: Promise<void> | undefined;
+  /** Cleared by the loop itself as it exits, so an append arriving right after starts a new one. */
+  private flushRunning = false;
   private roomWaiters: Array<() => void> = [];
   private failure: string | undefined;
   private closed = false;
@@ -160,8 +161,11 @@ export class DiskSpool implements Spool {
     const bytes = safe.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
     this.pendingLines += safe.length;
     this.pendingBytes += bytes;
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ lines: safe, bytes, resolve, reject }));
-    this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+    const done = new Promise<void>((resolve, reject) => this.pending.push({ lines: safe, resolve, reject }));
+    if (!this.flushRunning) {
+      this.flushRunning = true;
+      this.flushing = this.flushLoop();
+    }
     return done;
   }
 
@@ -219,28 +223,35 @@ export class DiskSpool implements Spool {
     for (const wake of waiters) wake();
   }
 
-  /** Group commit: every pass writes, in one write and one fsync, all that arrived during the last. */
+  /**
+   * Group commit: every pass writes, in one write and one fsync, all that arrived during the last.
+   * The loop clears flushRunning in the same tick it finds nothing pending, so no append is missed.
+   */
   private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      const group = this.pending;
-      this.pending = [];
-      const data = Buffer.from(group.map((item) => `${item.lines.join('\n')}\n`).join(''));
-      const count = group.reduce((sum, item) => sum + item.lines.length, 0);
-      const written = await this.writeWithRetry(data);
-      this.pendingLines -= count;
-      this.pendingBytes -= data.length;
-      if (!written) {
-        for (const item of group) item.reject(new Error(`spool closed while it could not write: ${this.failure ?? ''}`));
-        continue;
+    try {
+      while (this.pending.length > 0) {
+        const group = this.pending;
+        this.pending = [];
+        const data = Buffer.from(group.map((item) => `${item.lines.join('\n')}\n`).join(''));
+        const count = group.reduce((sum, item) => sum + item.lines.length, 0);
+        const written = await this.writeWithRetry(data);
+        this.pendingLines -= count;
+        this.pendingBytes -= data.length;
+        if (!written) {
+          for (const item of group) item.reject(new Error(`spool closed while it could not write: ${this.failure ?? ''}`));
+          continue;
+        }
+        const segment = this.active!;
+        if (segment.cache) for (const item of group) for (const line of item.lines) segment.cache.push(line);
+        segment.bytes += data.length;
+        segment.lines += count;
+        this.diskBytes += data.length;
+        this.queued += count;
+        for (const item of group) item.resolve();
+        this.onAppend?.();
       }
-      const segment = this.active!;
-      if (segment.cache) for (const item of group) for (const line of item.lines) segment.cache.push(line);
-      segment.bytes += data.length;
-      segment.lines += count;
-      this.diskBytes += data.length;
-      this.queued += count;
-      for (const item of group) item.resolve();
-      this.onAppend?.();
+    } finally {
+      this.flushRunning = false;
     }
   }
 

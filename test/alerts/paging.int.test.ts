@@ -92,7 +92,7 @@ describe('paging through the running service', () => {
     const pagesAfterAck = hook.hits.filter((h) => h.path.startsWith('/crew/') && JSON.stringify(h.body).includes('"escalated"')).length;
     await new Promise((resolve) => setTimeout(resolve, 7000)); // more than one timer period past the next escalation time
     expect(hook.hits.filter((h) => h.path.startsWith('/crew/') && JSON.stringify(h.body).includes('"escalated"')).length).toBe(pagesAfterAck);
-    expect((await (await fetch(`${t.service.httpUrl}/api/alerts/${alerts[0]!.id}`)).json()).tier).toBe(1);
+    expect(((await (await fetch(`${t.service.httpUrl}/api/alerts/${alerts[0]!.id}`)).json()) as { tier: number }).tier).toBe(1);
     expect(hook.hits.some((h) => h.path === '/crew/duty-manager')).toBe(false); // tier 2 was due by now, had nobody acknowledged
   });
 });

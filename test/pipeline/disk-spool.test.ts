@@ -52,6 +52,20 @@ describe('DiskSpool', () => {
     expect(readFileSync(path.join(dir, file!), 'utf8').split('\n')).toHaveLength(7); // 6 lines + the final newline
   });
 
+  it('never strands an append, however appends and group commits interleave', async () => {
+    const spool = await spoolAt();
+    const producers = Array.from({ length: 20 }, async (_, p) => {
+      for (let i = 0; i < 50; i++) {
+        // A different number of microtask hops before each append hits every moment of a commit.
+        for (let hop = 0; hop < (p + i) % 7; hop++) await Promise.resolve();
+        await spool.append([line(p * 1000 + i)]);
+      }
+    });
+    await Promise.all(producers);
+    expect(spool.depth).toBe(1000);
+    expect(new Set(spool.peek(2000)).size).toBe(1000);
+  });
+
   it('replays what was not committed after a reopen, from the committed position', async () => {
     let spool = await spoolAt();
     await spool.append(lines(1, 100));
