@@ -122,7 +122,10 @@ export const Timestamp = z.union([
     .regex(ISO_WITH_ZONE, 'ISO 8601 with a zone (Z or ±hh:mm)')
     .transform((text, ctx) => {
       const ms = Date.parse(text);
-      if (Number.isNaN(ms) || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) {
+      // Date.parse rolls 2026-02-30 over into March: a day the month does not have is not a date.
+      const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+      const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+      if (Number.isNaN(ms) || month < 1 || month > 12 || day < 1 || day > daysInMonth || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) {
         ctx.addIssue({ code: 'custom', message: 'not a valid date' });
         return z.NEVER;
       }

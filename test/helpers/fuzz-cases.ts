@@ -62,9 +62,11 @@ export function reference(topic: string, payload: Buffer, now: number): Expected
   if (body.ts === undefined) return bad(RejectReason.PAYLOAD_MISSING_TS);
   if (typeof body.ts === 'number' && Number.isFinite(body.ts) && body.ts >= EPOCH_MS_MIN && body.ts <= EPOCH_MS_MAX) ts = Math.round(body.ts);
   else if (typeof body.ts === 'string' && ISO_WITH_ZONE.test(body.ts)) {
-    // Date.parse is lenient (2026-02-30 is read as 2 March); the contract only says "a date".
+    // A day the month does not have (2026-02-30) is not a date, though Date.parse would roll it over.
     const ms = Date.parse(body.ts);
-    if (Number.isNaN(ms) || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) return bad(RejectReason.PAYLOAD_BAD_TS);
+    const [y, m, d] = body.ts.slice(0, 10).split('-').map(Number) as [number, number, number];
+    const dayExists = m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+    if (Number.isNaN(ms) || !dayExists || ms < EPOCH_MS_MIN || ms > EPOCH_MS_MAX) return bad(RejectReason.PAYLOAD_BAD_TS);
     ts = ms;
   } else return bad(RejectReason.PAYLOAD_BAD_TS);
 

@@ -47,6 +47,7 @@ describe('validate', () => {
     ['missing ts', { values: { running: true } }, RejectReason.PAYLOAD_MISSING_TS],
     ['ts without a zone', { ts: '2026-07-14T06:00:00', values: { running: true } }, RejectReason.PAYLOAD_BAD_TS],
     ['ts that is no date', { ts: '2026-13-45T06:00:00Z', values: { running: true } }, RejectReason.PAYLOAD_BAD_TS],
+    ['ts on a day the month does not have', { ts: '2026-02-30T06:00:00Z', values: { running: true } }, RejectReason.PAYLOAD_BAD_TS],
     ['ts in seconds, not milliseconds', { ts: 1_752_472_800, values: { running: true } }, RejectReason.PAYLOAD_BAD_TS],
     ['ts as boolean', { ts: true, values: { running: true } }, RejectReason.PAYLOAD_BAD_TS],
     ['ts 10 minutes ahead', { ts: NOW + 10 * 60_000, values: { running: true } }, RejectReason.PAYLOAD_FUTURE_TS],
