@@ -43,7 +43,7 @@ export class Baselines {
     return this.load(rows);
   }
 
-  private hourOf(ts: number): number {
+  hourOf(ts: number): number {
     return Number(this.localHour.format(ts));
   }
 }

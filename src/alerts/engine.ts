@@ -34,6 +34,9 @@ export interface AlertEngineOptions {
 
 export type AlertFilter = { state: 'active' | 'all'; site?: string | undefined; severity?: string | undefined };
 
+/** What onChange listeners hear: every lifecycle change (replayed ones too), escalations, and heat-wave changes. */
+export type AlertChange = { kind: Notification['kind']; alert: AlertRecord } | { kind: 'heatwave'; region: string };
+
 const HEATWAVE_RULE = 'heatwave';
 const CLOSED_KEPT = 500;
 const RAISES_KEPT_MS = 7 * 86_400_000;
@@ -53,11 +56,13 @@ export class AlertEngine {
   private announced = new Map<string, { active: boolean; level: string | undefined }>();
   private nextSeq = 1;
   private saveTimer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<(change: AlertChange) => void>();
 
   constructor(private readonly options: AlertEngineOptions) {
     this.rules = options.rules;
     this.state = createEvalState(this.rules);
     this.heatwave = new HeatwaveTracker(options.heatwave);
+    const localHour = new Intl.DateTimeFormat('en-GB', { timeZone: options.heatwave.timezone, hour: '2-digit', hourCycle: 'h23' });
     this.liveWindowMs = options.liveWindowMs ?? 10 * 60_000;
     for (const asset of options.assets) {
       this.assetsByKey.set(`${asset.site}/${asset.id}`, asset);
@@ -68,6 +73,7 @@ export class AlertEngine {
       stationPumps: (site, station) => options.assets.filter((a) => a.kind === 'pump' && a.site === site && a.station === station),
       heatwaveActive: (region) => this.heatwave.isActive(region, options.clock.now()),
       baseline: options.baseline ?? (() => undefined),
+      localHour: (ts) => Number(localHour.format(ts)),
     };
     this.load();
     for (const region of this.heatwave.regionNames()) {
@@ -131,9 +137,16 @@ export class AlertEngine {
     return alert && this.commit(unshelve(alert, by, this.options.clock.now()), 'unshelved');
   }
 
+  /** Subscribes to every change (the console's live stream); returns the unsubscribe function. */
+  onChange(listener: (change: AlertChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Escalation and other callers that change a record in place (tier, last notified). */
   update(alert: AlertRecord): void {
     this.alerts.set(alert.id, alert);
+    this.emit({ kind: 'escalated', alert });
     this.scheduleSave();
   }
 
@@ -250,6 +263,7 @@ export class AlertEngine {
     this.record(eventOf(alert, 'active', ts));
     this.options.log.info(`alert ${alert.id} ${alert.severity} ${alert.rule} ${alert.site}/${alert.asset}: ${alert.message}${alert.replayed ? ' (replayed data: not paged)' : ''}`);
     if (!alert.replayed) this.options.notify?.('raised', alert);
+    this.emit({ kind: 'raised', alert });
     this.prune();
     this.scheduleSave();
   }
@@ -259,8 +273,20 @@ export class AlertEngine {
     this.alerts.set(transition.alert.id, transition.alert);
     this.record(transition.event);
     if (!replayed && !transition.alert.replayed) this.options.notify?.(kind, transition.alert);
+    this.emit({ kind, alert: transition.alert });
     this.scheduleSave();
     return transition;
+  }
+
+  private emit(change: AlertChange): void {
+    for (const listener of this.listeners) {
+      // A listener's bug (a closed stream) must never break the alert lifecycle.
+      try {
+        listener(change);
+      } catch (error) {
+        this.options.log.error(`alert change listener failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
   }
 
   private record(event: AlertEvent): void {
@@ -274,6 +300,7 @@ export class AlertEngine {
     if (!changed && !writeAlways) return;
     this.announced.set(region, { active: view.active, level: view.level });
     this.options.write([heatwaveLine({ ...view, ts })]);
+    this.emit({ kind: 'heatwave', region });
     if (!changed) return;
     this.options.log.info(`heat wave in ${region}: ${view.active ? 'ACTIVE' : 'not active'}${view.level ? ` (${view.level})` : ''}, ${view.hot_days} hot day(s)${view.source === 'manual' ? ` — declared by ${view.by}: ${view.reason}` : ''}`);
     // Announced as an alert-level event, so dispatch sees it with everything else.

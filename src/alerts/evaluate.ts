@@ -75,6 +75,8 @@ export interface EvalContext {
   heatwaveActive(region: string): boolean;
   /** The same hour's baseline of a field, or undefined when not known yet. */
   baseline(site: string, asset: string, field: string, ts: number): number | undefined;
+  /** Local hour of the day (0–23) in the configured timezone. */
+  localHour(ts: number): number;
 }
 
 export interface ConditionEvent {
@@ -297,6 +299,10 @@ function observe(rule: Rule, reading: Reading, assetKey: string, registered: Ass
     case 'demand_over_baseline': {
       const value = reading.values[rule.field];
       if (typeof value !== 'number') return undefined;
+      if (rule.localHours) {
+        const hour = context.localHour(reading.ts);
+        if (hour < rule.localHours.from || hour >= rule.localHours.to) return { violating: false };
+      }
       const baseline = context.baseline(reading.site, reading.asset, rule.field, reading.ts);
       if (baseline === undefined || baseline <= 0) return undefined;
       const ratio = value / baseline;
@@ -304,19 +310,28 @@ function observe(rule: Rule, reading: Reading, assetKey: string, registered: Ass
     }
     case 'canal_blockage': {
       if (typeof reading.values.level_m !== 'number' && typeof reading.values.flow_m3h !== 'number') return undefined;
+      const level = latest.level_m;
+      const flow = latest.flow_m3h;
+      if (typeof level !== 'number' || typeof flow !== 'number') return undefined;
+      // While weeds build up: the level rose while the flow fell within the window.
       const history = state.history.get(assetKey) ?? [];
       const levelThen = sampleAtOrBefore(history, 'level_m', reading.ts - rule.window);
       const flowThen = sampleAtOrBefore(history, 'flow_m3h', reading.ts - rule.window);
-      const level = latest.level_m;
-      const flow = latest.flow_m3h;
-      if (levelThen === undefined || flowThen === undefined || typeof level !== 'number' || typeof flow !== 'number' || flowThen <= 0) return undefined;
-      const rise = level - levelThen;
-      const fallPct = ((flowThen - flow) / flowThen) * 100;
+      const rise = levelThen === undefined ? 0 : level - levelThen;
+      const fallPct = flowThen === undefined || flowThen <= 0 ? 0 : ((flowThen - flow) / flowThen) * 100;
+      const building = rise >= rule.minLevelRise_m && fallPct >= rule.minFlowFallPct;
+      // Once they have settled: the level stays above normal with the flow below normal (registry values).
+      const normal = registered?.kind === 'canal' ? registered : undefined;
+      const abovePct = normal ? ((normal.normalFlow_m3h - flow) / normal.normalFlow_m3h) * 100 : 0;
+      const settled = normal !== undefined && level - normal.normalLevel_m >= rule.minLevelRise_m && abovePct >= rule.minFlowFallPct;
+      if (levelThen === undefined && !normal) return undefined;
       return {
-        violating: rise >= rule.minLevelRise_m && fallPct >= rule.minFlowFallPct,
-        value: round(fallPct, 1),
+        violating: building || settled,
+        value: round(Math.max(fallPct, abovePct), 1),
         threshold: rule.minFlowFallPct,
-        detail: `level +${round(rise, 2)} m while flow fell ${round(fallPct, 1)} % in ${Math.round(rule.window / 60_000)} min`,
+        detail: settled
+          ? `level ${round(level, 2)} m (normal ${normal!.normalLevel_m}) with flow ${Math.round(flow)} m³/h (normal ${normal!.normalFlow_m3h})`
+          : `level +${round(rise, 2)} m while flow fell ${round(fallPct, 1)} % in ${Math.round(rule.window / 60_000)} min`,
       };
     }
     case 'no_standby': {

@@ -38,7 +38,12 @@ const stuckParams = { field: z.string().min(1), over: Duration.default(toMs('30m
 const tripParams = { commandWindow: Duration.default(toMs('2m')) };
 const cyclingParams = { maxStartsPerHour: z.number().positive().default(6) };
 const ttlParams = { belowHours: z.number().positive(), smoothing: Duration.default(toMs('15m')) };
-const demandParams = { field: z.string().min(1).default('flow_m3h'), factor: z.number().positive().default(1.3) };
+const demandParams = {
+  field: z.string().min(1).default('flow_m3h'),
+  factor: z.number().positive().default(1.3),
+  /** Only between these local hours (e.g. the minimum night flow, 1–5), `to` exclusive; unset = all day. */
+  localHours: z.strictObject({ from: z.number().int().min(0).max(23), to: z.number().int().min(1).max(24) }).optional(),
+};
 const blockageParams = { window: Duration.default(toMs('30m')), minLevelRise_m: z.number().positive().default(0.1), minFlowFallPct: z.number().positive().default(15) };
 const crossParams = { minFlow_m3h: z.number().nonnegative().default(5) };
 
@@ -90,9 +95,10 @@ export const DEFAULT_RULES: RuleInput[] = [
   { id: 'vibration-high', kind: 'threshold', severity: 'medium', scope: { kind: 'pump' }, field: 'vibration_mms', above: 7.1, deadband: 0.5, for: '5m', message: 'pump vibration above ISO 10816 zone C' },
   { id: 'no-standby', kind: 'no_standby', severity: 'high', scope: { kind: 'pump' }, for: '5m', offDelay: '5m', message: 'every pump at the station is running: no standby left' },
   { id: 'pressure-low', kind: 'threshold', severity: 'high', scope: { kind: 'meter' }, field: 'pressure_bar', below: 1.5, deadband: 0.2, for: '3m', message: 'district pressure low (burst?)' },
-  { id: 'pressure-drop', kind: 'rate_of_change', severity: 'high', scope: { kind: 'meter' }, field: 'pressure_bar', window: '5m', maxFall: 1.0, message: 'sudden pressure drop (burst?)' },
+  { id: 'pressure-drop', kind: 'rate_of_change', severity: 'high', scope: { kind: 'meter' }, field: 'pressure_bar', window: '5m', maxFall: 0.5, message: 'sudden pressure drop (burst?)' },
+  { id: 'night-flow', kind: 'demand_over_baseline', severity: 'high', scope: { kind: 'meter' }, factor: 1.6, localHours: { from: 1, to: 5 }, for: '30m', offDelay: '30m', message: 'minimum night flow over its baseline (burst or leak?)' },
   { id: 'demand-peak', kind: 'demand_over_baseline', severity: 'medium', scope: { kind: 'meter' }, factor: 1.3, for: '30m', offDelay: '30m', heatwaveOnly: true, message: 'demand over the same hour’s baseline' },
-  { id: 'canal-blockage', kind: 'canal_blockage', severity: 'high', scope: { kind: 'canal' }, window: '30m', minLevelRise_m: 0.15, minFlowFallPct: 15, for: '5m', message: 'canal level rising while flow falls (weeds?)' },
+  { id: 'canal-blockage', kind: 'canal_blockage', severity: 'high', scope: { kind: 'canal' }, window: '1h', minLevelRise_m: 0.15, minFlowFallPct: 15, for: '5m', offDelay: '10m', message: 'canal level up while flow falls (weeds?)' },
   { id: 'sensor-stuck', kind: 'stuck', severity: 'low', scope: { kind: 'reservoir' }, field: 'level_m', over: '45m', tolerance: 0, message: 'level sensor reads the same value (stuck?)' },
   { id: 'stale-pump', kind: 'stale', severity: 'medium', scope: { kind: 'pump' }, after: '5m', message: 'no reading from the pump' },
   { id: 'stale-reservoir', kind: 'stale', severity: 'medium', scope: { kind: 'reservoir' }, after: '10m', message: 'no reading from the reservoir' },

@@ -23,6 +23,7 @@ function harness(inputs: RuleInput[], options: { heatwave?: boolean; baseline?: 
     stationPumps: (site, station) => ASSETS.filter((a) => a.kind === 'pump' && a.site === site && a.station === station),
     heatwaveActive: () => options.heatwave ?? false,
     baseline: () => options.baseline,
+    localHour: (ts) => new Date(ts).getUTCHours(),
   };
   const feed = (asset: string, kind: Kind, atMs: number, values: Reading['values']) =>
     evaluate({ site: 'p', kind, asset, ts: T0 + atMs, values }, state, rules, context).map((e) => `${e.type} ${e.rule.id} ${e.asset} @${(e.ts - T0) / MIN}m`);
@@ -154,6 +155,13 @@ describe('window rules', () => {
     const hot = harness([rule], { baseline: 100, heatwave: true });
     expect(hot.feed('M1', 'meter', 0, { flow_m3h: 140 })).toEqual(['raise peak M1 @0m']);
     expect(hot.feed('M1', 'meter', 1 * MIN, { flow_m3h: 120 })).toEqual(['clear peak M1 @1m']);
+  });
+
+  it('minimum night flow: only inside its local hours', () => {
+    const { feed } = harness([{ id: 'night', kind: 'demand_over_baseline', severity: 'high', factor: 1.6, localHours: { from: 1, to: 5 } }], { baseline: 100 });
+    expect(feed('M1', 'meter', 0, { flow_m3h: 200 })).toEqual([]); // 00:00: outside the hours
+    expect(feed('M1', 'meter', 120 * MIN, { flow_m3h: 200 })).toEqual(['raise night M1 @120m']);
+    expect(feed('M1', 'meter', 300 * MIN, { flow_m3h: 200 })).toEqual(['clear night M1 @300m']); // 05:00
   });
 
   it('stale: no reading for longer than allowed; registered assets that never spoke count from the start', () => {
