@@ -9,7 +9,9 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AlertEngine } from '../alerts/engine.js';
 import { alertRoutes } from './routes/alerts.js';
+import { alertStreamRoutes } from './routes/alert-stream.js';
 import { assetRoutes } from './routes/assets.js';
+import { consoleRoutes } from './routes/console.js';
 import { heatwaveRoutes } from './routes/heatwave.js';
 import { healthRoutes, type HealthReport } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -75,5 +77,7 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(assetRoutes(deps));
   await app.register(alertRoutes(deps));
   await app.register(heatwaveRoutes(deps));
+  await app.register(alertStreamRoutes(deps));
+  await app.register(consoleRoutes(deps));
   return app;
 }
