@@ -36,6 +36,19 @@ export interface TelemetryMessage {
   tsMs: number;
 }
 
+/**
+ * Anything a simulated device puts on the wire: its telemetry, its retained status, or what a
+ * scenario makes of them (garbage bytes included). QoS 1 and no retain unless it says otherwise.
+ */
+export interface WireMessage {
+  topic: string;
+  payload: string | Buffer;
+  /** Simulated time it was sent. */
+  tsMs: number;
+  qos?: 0 | 1 | 2;
+  retain?: boolean;
+}
+
 export interface SimulatedDevice {
   readonly asset: AssetConfig;
   readonly clientId: string;
@@ -108,8 +121,8 @@ export interface BrokerOptions {
 }
 
 export interface DeviceClients {
-  /** Publish telemetry at QoS 1 through the device's own client; `done` runs on PUBACK or error. */
-  publish(device: SimulatedDevice, message: TelemetryMessage, done: (error?: Error) => void): void;
+  /** Publish through the device's own client (QoS 1 unless the message says); `done` runs on PUBACK or error. */
+  publish(device: SimulatedDevice, message: WireMessage, done: (error?: Error) => void): void;
   /**
    * Disconnect every device. Cleanly by default: each says `{"online":false}` itself and sends
    * DISCONNECT, so no will fires. `kill` drops the connections without DISCONNECT, so the
@@ -163,7 +176,7 @@ export async function connectDevices(devices: readonly SimulatedDevice[], broker
     publish(device, message, done) {
       const client = clients.get(device.clientId);
       if (!client) return done(new Error(`simulator: no client for ${device.clientId}`));
-      client.publish(message.topic, message.payload, { qos: 1 }, (error) => done(error));
+      client.publish(message.topic, message.payload, { qos: message.qos ?? 1, retain: message.retain ?? false }, (error) => done(error));
     },
     close(options = {}) {
       closing ??= Promise.all(

@@ -57,7 +57,7 @@ export function airTemperature_c(localHour: number, dailyMax_c: number, range_c 
 }
 
 /** 0 at the coldest hour, 1 at the hottest. */
-function warmthOfDay(localHour: number): number {
+export function warmthOfDay(localHour: number): number {
   const risingHours = HOTTEST_LOCAL_HOUR - COLDEST_LOCAL_HOUR;
   const sinceColdest = (((localHour - COLDEST_LOCAL_HOUR) % 24) + 24) % 24;
   if (sinceColdest <= risingHours) return (1 - Math.cos((Math.PI * sinceColdest) / risingHours)) / 2;

@@ -1,7 +1,9 @@
 // The simulated network's hydraulics: a pure model (no I/O, no clock, no hidden randomness).
 // Everything it needs comes in as arguments; `step` advances the state in place, and
 // `trueValues`/`deviceValues` read what each device would measure. The hydraulic solution is
-// kept in `solveFlows`, so a later EPANET-backed model can replace it behind the same functions.
+// either this file's mass balance (`solveFlows` + `integrateReservoir`) or a `HydraulicSolver`
+// (simulators/epanet.ts) that writes the same state fields; everything else (control, canal,
+// motors, chlorine, weather, instruments) is shared by both.
 //
 // Topology, read from the asset registry (design §2):
 //   canal ─▶ pump station (all pumps, in parallel) ─▶ clear-water reservoir (the reservoir on the
@@ -98,8 +100,71 @@ export interface NetworkOptions {
   measurementNoise?: boolean;
 }
 
-interface PumpState {
+/** Fault codes the simulated pump controllers report (0 = none). */
+export const PUMP_FAULT_CODE = {
+  /** Motor protection relay tripped (overload, earth fault): the pump stops until reset. */
+  motorProtectionTrip: 31,
+  /** Mains supply lost at the station: the RTU runs on its battery and reports every pump stopped. */
+  mainsFailure: 48,
+} as const;
+
+/** Weeds in the canal: share of the flow held back, and level rise, at full blockage. */
+export const CANAL_BLOCKAGE = { flowLossAtFull: 0.5, levelRiseAtFull: 0.45 } as const;
+
+/**
+ * What a scenario imposes on the network, read at every step. Keys of the maps are asset keys
+ * (`assetKey`). The defaults leave the network exactly as it runs without a scenario.
+ */
+export interface NetworkConditions {
+  /** Air temperature at a time (°C); without it the diurnal curve of `dailyMaxAirTemp_c` applies. */
+  airTemperature?: (simTimeMs: number) => number;
+  /** Demand multiplier on top of the diurnal curve and the temperature effect (behaviour in a heat wave). */
+  demandFactor: number;
+  /** Pumps that cannot run, with the fault code they report (trip, power cut). */
+  pumpFaults: Map<string, number>;
+  /** Canal blockage by weeds: 0 clear … 1 fully grown. */
+  canalBlockage: number;
+  /** Leak (burst) flow at normal pressure in the district of each meter, m³/h. */
+  leaks_m3h: Map<string, number>;
+}
+
+export const defaultConditions = (): NetworkConditions => ({
+  demandFactor: 1,
+  pumpFaults: new Map(),
+  canalBlockage: 0,
+  leaks_m3h: new Map(),
+});
+
+/**
+ * A hydraulic engine that replaces the mass balance: given the pumps' run states (already set by
+ * the control) and the demand factors, it solves the network over one step and writes pump
+ * flows and heads, reservoir volumes and flows, valve and meter flows into the state.
+ */
+export interface HydraulicSolver {
+  readonly name: string;
+  /** Elements this solver leaves to the mass balance, with the reason (for the log and the README). */
+  readonly fallbacks: readonly string[];
+  advance(state: NetworkState, dtSeconds: number, simTimeMs: number, demand: DemandFactors): void;
+  /** Release the engine; safe to call twice. */
+  close(): void;
+}
+
+export interface DemandFactors {
+  /** Diurnal curve at this hour (average hour = 1). */
+  diurnal: number;
+  /** Temperature effect × the scenario's behaviour factor. */
+  weather: number;
+}
+
+/** What an external solver measured at a meter: flow through it and pressure head at it. */
+export interface MeterSolution {
+  flow_m3h: number;
+  pressure_m: number;
+}
+
+export interface PumpState {
   asset: PumpAsset;
+  key: string;
   shutoffHead_m: number;
   /** Developed head = shutoffHead − curve·Q². */
   curveCoefficient: number;
@@ -108,10 +173,12 @@ interface PumpState {
   running: boolean;
   flow_m3h: number;
   developedHead_m: number;
+  /** Pressure head at the pump inlet, when a solver computed it (else from the canal level). */
+  suctionHead_m?: number;
   motorTemp_c: number;
 }
 
-interface ReservoirState {
+export interface ReservoirState {
   asset: ReservoirAsset;
   floorElevation_m: number;
   volume_m3: number;
@@ -122,7 +189,7 @@ interface ReservoirState {
   turbidity_ntu: number;
 }
 
-interface DistrictState {
+export interface DistrictState {
   reservoir: ReservoirState;
   meters: MeterAsset[];
   averageDemand_m3h: number;
@@ -133,7 +200,7 @@ interface DistrictState {
   supplied_m3h: number;
 }
 
-interface CanalState {
+export interface CanalState {
   asset: CanalAsset | undefined;
   normalLevel_m: number;
   normalFlow_m3h: number;
@@ -150,7 +217,7 @@ type Component =
   | { kind: 'pump'; pump: PumpState }
   | { kind: 'reservoir'; reservoir: ReservoirState }
   | { kind: 'canal'; canal: CanalState }
-  | { kind: 'meter'; district: DistrictState }
+  | { kind: 'meter'; key: string; district: DistrictState | undefined }
   | { kind: 'weather' };
 
 export interface NetworkState {
@@ -169,9 +236,22 @@ export interface NetworkState {
   standbyCalling: boolean;
   clearWaterNetFlow_m3h: number;
   components: Map<string, Component>;
+  conditions: NetworkConditions;
+  /** Set: this engine solves the hydraulics; unset: the mass balance in this file. */
+  solver: HydraulicSolver | undefined;
+  /** Meter readings from the solver, by asset key. */
+  meterSolutions: Map<string, MeterSolution>;
+  /**
+   * What the station's level control commanded in the last step: a start or stop it decided
+   * (a fault stopping a pump is not a command). The simulator publishes these on the pumps'
+   * command topics, so a commanded stop can be told from a trip.
+   */
+  pumpCommands: { pump: PumpState; command: 'start' | 'stop' }[];
 }
 
-const componentKey = (asset: AssetConfig): string => `${asset.site}/${asset.kind}/${asset.id}`;
+/** `site/kind/id`: how the network, scenarios and solvers name an asset. */
+export const assetKey = (asset: Pick<AssetConfig, 'site' | 'kind' | 'id'>): string => `${asset.site}/${asset.kind}/${asset.id}`;
+const componentKey = assetKey;
 
 function ofKind<K extends Kind>(assets: AssetConfig[], kind: K): AssetOfKind<K>[] {
   return assets.filter((asset): asset is AssetOfKind<K> => asset.kind === kind);
@@ -181,7 +261,7 @@ function ofKind<K extends Kind>(assets: AssetConfig[], kind: K): AssetOfKind<K>[
 export function createNetwork(
   assets: AssetConfig[],
   seed: number,
-  options: NetworkOptions & { startMs?: number } = {},
+  options: NetworkOptions & { startMs?: number; /** Its elevations come from the solver's model, not NETWORK_DESIGN. */ externalHydraulics?: boolean } = {},
 ): NetworkState {
   const design = NETWORK_DESIGN;
   const initial = createRng(deriveSeed(seed, 'initial-conditions'));
@@ -213,6 +293,7 @@ export function createNetwork(
     const shutoffHead_m = design.shutoffHeadRatio * ratedHead_m;
     return {
       asset,
+      key: componentKey(asset),
       shutoffHead_m,
       curveCoefficient: (shutoffHead_m - ratedHead_m - design.suctionLossAtRatedFlow_m) / asset.ratedFlow_m3h ** 2,
       suctionLossCoefficient: design.suctionLossAtRatedFlow_m / asset.ratedFlow_m3h ** 2,
@@ -232,7 +313,7 @@ export function createNetwork(
     reservoir.turbidity_ntu = design.districtTurbidity_ntu;
     const averageDemand_m3h = ((dutyRated_m3h / design.peakDayFactor) * asset.capacity_m3) / totalDistrictCapacity_m3;
     const nominalDrop_m = surfaceElevationAtPct(clearWater, 50) - surfaceElevationAtPct(reservoir, 50);
-    if (nominalDrop_m <= 0) throw new Error(`simulator: reservoir ${asset.id} sits above ${clearWaterAsset.id}; gravity cannot fill it`);
+    if (nominalDrop_m <= 0 && !options.externalHydraulics) throw new Error(`simulator: reservoir ${asset.id} sits above ${clearWaterAsset.id}; gravity cannot fill it`);
     return {
       reservoir,
       meters: [],
@@ -253,9 +334,12 @@ export function createNetwork(
   if (canal.asset) components.set(componentKey(canal.asset), { kind: 'canal', canal });
   for (const meter of ofKind(assets, 'meter')) {
     const district = findDistrict(districts, meter);
-    if (!district) throw new Error(`simulator: meter ${meter.id} has no district reservoir (set its district to the reservoir's site)`);
-    district.meters.push(meter);
-    components.set(componentKey(meter), { kind: 'meter', district });
+    // With a solver a meter may sit anywhere in its model; the mass balance needs its district.
+    if (!district && !options.externalHydraulics) {
+      throw new Error(`simulator: meter ${meter.id} has no district reservoir (set its district to the reservoir's site)`);
+    }
+    district?.meters.push(meter);
+    components.set(componentKey(meter), { kind: 'meter', key: componentKey(meter), district });
   }
   for (const weather of ofKind(assets, 'weather')) components.set(componentKey(weather), { kind: 'weather' });
 
@@ -275,6 +359,10 @@ export function createNetwork(
     standbyCalling: false,
     clearWaterNetFlow_m3h: 0,
     components,
+    conditions: defaultConditions(),
+    solver: undefined,
+    meterSolutions: new Map(),
+    pumpCommands: [],
   };
   for (const pump of pumps) {
     if (runsWhenCalled(state, pump)) pump.motorTemp_c += design.motorTempRiseAtRatedPower_c;
@@ -326,10 +414,10 @@ function dutyCapacity_m3h(pumpAssets: PumpAsset[]): number {
   return (duty.length > 0 ? duty : pumpAssets).reduce((sum, pump) => sum + pump.ratedFlow_m3h, 0);
 }
 
-const hydraulicPower_kw = (flow_m3h: number, head_m: number): number =>
+export const hydraulicPower_kw = (flow_m3h: number, head_m: number): number =>
   (WATER_DENSITY_KG_M3 * GRAVITY_M_S2 * (flow_m3h / 3600) * head_m) / 1000;
 
-const levelOf = (reservoir: ReservoirState): number => reservoir.volume_m3 / reservoir.asset.area_m2;
+export const levelOf = (reservoir: ReservoirState): number => reservoir.volume_m3 / reservoir.asset.area_m2;
 const maxVolume_m3 = (reservoir: ReservoirState): number => reservoir.asset.maxLevel_m * reservoir.asset.area_m2;
 const surfaceElevation_m = (reservoir: ReservoirState): number => reservoir.floorElevation_m + levelOf(reservoir);
 
@@ -342,7 +430,7 @@ function surfaceElevationAtPct(reservoir: ReservoirState, pct: number): number {
 export function levelPercent(asset: ReservoirAsset, level_m: number): number {
   return ((level_m - asset.minLevel_m) / (asset.maxLevel_m - asset.minLevel_m)) * 100;
 }
-const levelPct = (reservoir: ReservoirState): number => levelPercent(reservoir.asset, levelOf(reservoir));
+export const levelPct = (reservoir: ReservoirState): number => levelPercent(reservoir.asset, levelOf(reservoir));
 
 function runsWhenCalled(state: NetworkState, pump: PumpState): boolean {
   return pump.asset.role === 'duty' ? state.dutyCalling : state.standbyCalling;
@@ -356,22 +444,12 @@ export function step(state: NetworkState, dtSeconds: number, simTimeMs: number):
   const dt_h = dtSeconds / 3600;
   updateWeather(state, simTimeMs);
   controlPumps(state);
-  const flows = solveFlows(state, simTimeMs);
-
-  // Clear-water reservoir first: what it can deliver limits the altitude valves.
-  const valveRequest_m3h = flows.valveFlows_m3h.reduce((sum, flow) => sum + flow, 0);
-  const clearWaterBalance = integrateReservoir(state.clearWater, flows.stationFlow_m3h, valveRequest_m3h, dt_h);
-  const deliveredShare = valveRequest_m3h > 0 ? clearWaterBalance.delivered_m3h / valveRequest_m3h : 0;
+  if (state.solver) state.solver.advance(state, dtSeconds, simTimeMs, demandFactors(state, simTimeMs));
+  else massBalanceStep(state, dt_h, simTimeMs);
   state.clearWaterNetFlow_m3h = state.clearWater.inflow_m3h - state.clearWater.outflow_m3h;
+  for (const district of state.districts) updateChlorine(district.reservoir, state.clearWater.chlorine_mgl, dt_h);
 
-  state.districts.forEach((district, index) => {
-    district.valveFlow_m3h = (flows.valveFlows_m3h[index] ?? 0) * deliveredShare;
-    const balance = integrateReservoir(district.reservoir, district.valveFlow_m3h, flows.demands_m3h[index] ?? 0, dt_h);
-    district.supplied_m3h = balance.delivered_m3h;
-    updateChlorine(district.reservoir, state.clearWater.chlorine_mgl, dt_h);
-  });
-
-  updateCanal(state.canal, flows.stationFlow_m3h);
+  updateCanal(state.canal, state.pumps.reduce((sum, pump) => sum + pump.flow_m3h, 0), state.conditions.canalBlockage);
   updateMotorTemperatures(state, dtSeconds);
   state.simTimeMs = simTimeMs + dtSeconds * 1000;
   // Reported weather belongs to the end of the step, like every other reading.
@@ -379,9 +457,42 @@ export function step(state: NetworkState, dtSeconds: number, simTimeMs: number):
   return state;
 }
 
+/** The mass balance: pump station operating point, valves, demand, then each reservoir (explicit Euler). */
+function massBalanceStep(state: NetworkState, dt_h: number, simTimeMs: number): void {
+  const flows = solveFlows(state, simTimeMs);
+
+  // Clear-water reservoir first: what it can deliver limits the altitude valves.
+  const valveRequest_m3h = flows.valveFlows_m3h.reduce((sum, flow) => sum + flow, 0);
+  const clearWaterBalance = integrateReservoir(state.clearWater, flows.stationFlow_m3h, valveRequest_m3h, dt_h);
+  const deliveredShare = valveRequest_m3h > 0 ? clearWaterBalance.delivered_m3h / valveRequest_m3h : 0;
+
+  state.districts.forEach((district, index) => {
+    district.valveFlow_m3h = (flows.valveFlows_m3h[index] ?? 0) * deliveredShare;
+    const balance = integrateReservoir(district.reservoir, district.valveFlow_m3h, flows.demands_m3h[index] ?? 0, dt_h);
+    district.supplied_m3h = balance.delivered_m3h;
+  });
+}
+
+/** Demand relative to the average day at this moment: diurnal curve, and temperature × behaviour. */
+export function demandFactors(state: NetworkState, simTimeMs: number): DemandFactors {
+  return {
+    diurnal: diurnalDemandFactor(localHourOfDay(simTimeMs)),
+    weather: heatDemandFactor(state.airTemp_c) * state.conditions.demandFactor,
+  };
+}
+
+/** Opening of a district's altitude valve (0 shut … 1 fully open) from its reservoir's level. */
+export function altitudeValveOpening(reservoir: ReservoirState): number {
+  return clamp(
+    (ALTITUDE_VALVE.closedAtPct - levelPct(reservoir)) / (ALTITUDE_VALVE.closedAtPct - ALTITUDE_VALVE.fullyOpenBelowPct),
+    0,
+    1,
+  );
+}
+
 function updateWeather(state: NetworkState, simTimeMs: number): void {
   const localHour = localHourOfDay(simTimeMs);
-  state.airTemp_c = airTemperature_c(localHour, state.dailyMaxAirTemp_c);
+  state.airTemp_c = state.conditions.airTemperature?.(simTimeMs) ?? airTemperature_c(localHour, state.dailyMaxAirTemp_c);
   state.humidity_pct = relativeHumidity_pct(localHour);
 }
 
@@ -394,7 +505,28 @@ function controlPumps(state: NetworkState): void {
   if (!state.dutyCalling || pct >= PUMP_CONTROL.standbyStopPct) state.standbyCalling = false;
   else if (pct < PUMP_CONTROL.standbyStartPct && state.clearWaterNetFlow_m3h < 0) state.standbyCalling = true;
 
-  for (const pump of state.pumps) pump.running = runsWhenCalled(state, pump);
+  const faults = state.conditions.pumpFaults;
+  const wasRunning = state.pumps.map((pump) => pump.running);
+  if (faults.size === 0) {
+    for (const pump of state.pumps) pump.running = runsWhenCalled(state, pump);
+  } else {
+    assignPumps(state, faults);
+  }
+  state.pumpCommands = [];
+  state.pumps.forEach((pump, index) => {
+    if (pump.running !== wasRunning[index] && !faults.has(pump.key)) state.pumpCommands.push({ pump, command: pump.running ? 'start' : 'stop' });
+  });
+}
+
+function assignPumps(state: NetworkState, faults: Map<string, number>): void {
+  // A faulted pump cannot run; an available standby takes the place of a faulted duty pump.
+  const available = state.pumps.filter((pump) => !faults.has(pump.key));
+  const duty = available.filter((pump) => pump.asset.role === 'duty');
+  const standby = available.filter((pump) => pump.asset.role !== 'duty');
+  const dutyWanted = state.dutyCalling ? state.pumps.filter((pump) => pump.asset.role === 'duty').length : 0;
+  const standbyWanted = state.standbyCalling ? state.pumps.length - dutyWanted : 0;
+  const running = new Set([...duty.slice(0, dutyWanted), ...standby.slice(0, Math.max(0, dutyWanted - duty.length) + standbyWanted)]);
+  for (const pump of state.pumps) pump.running = running.has(pump);
 }
 
 interface Flows {
@@ -409,17 +541,14 @@ function solveFlows(state: NetworkState, simTimeMs: number): Flows {
   const stationFlow_m3h = state.pumps.reduce((sum, pump) => sum + pump.flow_m3h, 0);
   const clearWaterSurface_m = surfaceElevation_m(state.clearWater);
   const valveFlows_m3h = state.districts.map((district) => {
-    const opening = clamp(
-      (ALTITUDE_VALVE.closedAtPct - levelPct(district.reservoir)) /
-        (ALTITUDE_VALVE.closedAtPct - ALTITUDE_VALVE.fullyOpenBelowPct),
-      0,
-      1,
-    );
     const drop_m = clearWaterSurface_m - surfaceElevation_m(district.reservoir);
-    return opening * district.valveCoefficient * Math.sqrt(Math.max(0, drop_m));
+    return altitudeValveOpening(district.reservoir) * district.valveCoefficient * Math.sqrt(Math.max(0, drop_m));
   });
-  const demandFactor = diurnalDemandFactor(localHourOfDay(simTimeMs)) * heatDemandFactor(state.airTemp_c);
-  const demands_m3h = state.districts.map((district) => district.averageDemand_m3h * demandFactor);
+  const { diurnal, weather } = demandFactors(state, simTimeMs);
+  const demandFactor = diurnal * weather;
+  const demands_m3h = state.districts.map(
+    (district) => district.averageDemand_m3h * demandFactor + district.meters.reduce((sum, meter) => sum + (state.conditions.leaks_m3h.get(componentKey(meter)) ?? 0), 0),
+  );
   return { stationFlow_m3h, valveFlows_m3h, demands_m3h };
 }
 
@@ -454,7 +583,7 @@ function solvePumpStation(state: NetworkState): void {
  * Mass balance over one step: volume += (inflow − outflow)·dt. A reservoir that runs dry
  * delivers only what it has; one that reaches its overflow spills the excess (counted as outflow).
  */
-function integrateReservoir(
+export function integrateReservoir(
   reservoir: ReservoirState,
   inflow_m3h: number,
   requestedOutflow_m3h: number,
@@ -486,12 +615,18 @@ function updateChlorine(reservoir: ReservoirState, inflowChlorine_mgl: number, d
   reservoir.chlorine_mgl = clamp(reservoir.chlorine_mgl + change * dt_h, 0, inflowChlorine_mgl);
 }
 
-/** The gauge sits just below the intake: it sees the supply minus what the station withdraws. */
-function updateCanal(canal: CanalState, withdrawal_m3h: number): void {
+/**
+ * The gauge sits just below the intake: it sees the supply minus what the station withdraws.
+ * Weeds below the gauge hold water back: less flow passes it and the backwater lifts its level.
+ */
+function updateCanal(canal: CanalState, withdrawal_m3h: number, blockage: number): void {
   canal.withdrawal_m3h = withdrawal_m3h;
-  canal.flow_m3h = Math.max(0, canal.supply_m3h - withdrawal_m3h);
+  const unobstructed_m3h = Math.max(0, canal.supply_m3h - withdrawal_m3h);
+  canal.flow_m3h = unobstructed_m3h * (1 - CANAL_BLOCKAGE.flowLossAtFull * blockage);
   canal.level_m =
-    canal.normalLevel_m * Math.max(CANAL_MIN_LEVEL_FRACTION, canal.flow_m3h / canal.normalFlow_m3h) ** CANAL_RATING_EXPONENT;
+    canal.normalLevel_m *
+    Math.max(CANAL_MIN_LEVEL_FRACTION, unobstructed_m3h / canal.normalFlow_m3h) ** CANAL_RATING_EXPONENT *
+    (1 + CANAL_BLOCKAGE.levelRiseAtFull * blockage);
 }
 
 /** First-order warming toward ambient + a rise proportional to load; slower cooling when stopped. */
@@ -521,10 +656,11 @@ function pumpPower_kw(pump: PumpState): number {
 
 function pumpValues(state: NetworkState, pump: PumpState): DeviceValues<'pump'> {
   const suctionHead_m =
+    pump.suctionHead_m ??
     NETWORK_DESIGN.canalBedElevation_m +
-    state.canal.level_m -
-    NETWORK_DESIGN.pumpCentrelineElevation_m -
-    pump.suctionLossCoefficient * pump.flow_m3h ** 2;
+      state.canal.level_m -
+      NETWORK_DESIGN.pumpCentrelineElevation_m -
+      pump.suctionLossCoefficient * pump.flow_m3h ** 2;
   const power_kw = pumpPower_kw(pump);
   const offBest = (pump.flow_m3h - pump.asset.ratedFlow_m3h) / pump.asset.ratedFlow_m3h;
   const anyRunning = state.pumps.some((other) => other.running);
@@ -540,7 +676,7 @@ function pumpValues(state: NetworkState, pump: PumpState): DeviceValues<'pump'> 
     // Smooth running at the best efficiency point, rougher away from it; a stopped pump still
     // picks up its neighbours through the floor.
     vibration_mms: pump.running ? 1.6 + 6 * offBest ** 2 : anyRunning ? 0.3 : 0.05,
-    fault_code: 0,
+    fault_code: state.conditions.pumpFaults.get(pump.key) ?? 0,
   };
 }
 
@@ -566,7 +702,10 @@ function canalValues(canal: CanalState): DeviceValues<'canal'> {
 }
 
 /** Pressure at the district meter: reservoir head over the meter minus friction growing with Q². */
-function meterValues(district: DistrictState): DeviceValues<'meter'> {
+function meterValues(state: NetworkState, key: string, district: DistrictState | undefined): DeviceValues<'meter'> {
+  const solved = state.meterSolutions.get(key);
+  if (solved) return { pressure_bar: solved.pressure_m / METRES_PER_BAR, flow_m3h: solved.flow_m3h };
+  if (!district) throw new Error(`simulator: meter ${key} has neither a district nor a solver reading`);
   const supplied_m3h = district.supplied_m3h / Math.max(1, district.meters.length);
   const head_m =
     surfaceElevation_m(district.reservoir) -
@@ -587,7 +726,7 @@ export function trueValues<K extends Kind>(state: NetworkState, asset: AssetOfKi
     case 'canal':
       return canalValues(component.canal) as DeviceValues<K>;
     case 'meter':
-      return meterValues(component.district) as DeviceValues<K>;
+      return meterValues(state, component.key, component.district) as DeviceValues<K>;
     case 'weather':
       return { air_temp_c: state.airTemp_c, humidity_pct: state.humidity_pct } satisfies DeviceValues<'weather'> as DeviceValues<K>;
   }

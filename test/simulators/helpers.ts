@@ -4,10 +4,23 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type AssetConfig } from '../../src/config.js';
 import { TelemetryPayload, type Kind } from '../../src/schema.js';
 import type { TelemetryMessage } from '../../simulators/devices.js';
+import { loadEpanetNetwork, type EpanetNetwork } from '../../simulators/epanet.js';
 
 export const DEMO_NETWORK_FILE = fileURLToPath(new URL('../../config/demo-network.yaml', import.meta.url));
+export const DEMO_MAP_FILE = fileURLToPath(new URL('../../simulators/networks/demo-map.yaml', import.meta.url));
+export const DEMO_INP_FILE = fileURLToPath(new URL('../../simulators/networks/demo.inp', import.meta.url));
 
 export const demoAssets = (): AssetConfig[] => loadConfig({}, DEMO_NETWORK_FILE).assets;
+
+/** The bundled EPANET model of the demo network (demo.inp + demo-map.yaml). */
+export const demoHydraulics = (): Promise<EpanetNetwork> => loadEpanetNetwork({ map: DEMO_MAP_FILE });
+
+/** The hydraulic engines the simulator offers: tests of physical behaviour run on both. */
+export const HYDRAULICS = ['mass-balance', 'epanet'] as const;
+export type HydraulicsName = (typeof HYDRAULICS)[number];
+export async function hydraulicsFor(name: HydraulicsName): Promise<EpanetNetwork | undefined> {
+  return name === 'epanet' ? demoHydraulics() : undefined;
+}
 
 /** Local midnight (Asia/Shanghai) of a summer day. */
 export const DAY_START_MS = Date.parse('2026-07-14T00:00:00+08:00');

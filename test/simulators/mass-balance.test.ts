@@ -1,20 +1,19 @@
-import { describe, expect, it } from 'vitest';
+// Runs on both hydraulic engines (the mass balance and EPANET): what devices publish must balance
+// whichever engine computed it.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EpanetNetwork } from '../../simulators/epanet.js';
 import { simulateOffline } from '../../simulators/run.js';
-import { assetById, byAsset, DAY_MS, DAY_START_MS, demoAssets, HOUR_MS, latestAt, num, readings } from './helpers.js';
+import { assetById, byAsset, DAY_MS, DAY_START_MS, demoAssets, HOUR_MS, HYDRAULICS, hydraulicsFor, latestAt, num, readings, type PublishedReading } from './helpers.js';
 
 const assets = demoAssets();
 const reservoirIds = ['CW-1', 'R-N', 'R-S'];
-
-function runDay(measurementNoise: boolean) {
-  return byAsset(readings(simulateOffline(assets, { seed: 11, startMs: DAY_START_MS, durationMs: DAY_MS, measurementNoise })));
-}
 
 /**
  * Check volume change against ∫(inflow − outflow)dt from published readings, interval by interval
  * (trapezoid rule) and over the whole day. Reported flows are instantaneous, so an interval in
  * which a flow jumps (a pump starting) can be off by up to half the jump times the interval.
  */
-function checkMassBalance(byAssetReadings: ReturnType<typeof runDay>, levelTolerance_m: number) {
+function checkMassBalance(byAssetReadings: Map<string, PublishedReading[]>, levelTolerance_m: number) {
   for (const id of reservoirIds) {
     const { area_m2 } = assetById(assets, id, 'reservoir');
     const list = byAssetReadings.get(id)!;
@@ -41,7 +40,14 @@ function checkMassBalance(byAssetReadings: ReturnType<typeof runDay>, levelToler
   }
 }
 
-describe('reservoir mass balance from published readings', () => {
+describe.each(HYDRAULICS)('reservoir mass balance from published readings (%s)', (engine) => {
+  let hydraulics: EpanetNetwork | undefined;
+  beforeAll(async () => {
+    hydraulics = await hydraulicsFor(engine);
+  });
+  const runDay = (measurementNoise: boolean) =>
+    byAsset(readings(simulateOffline(assets, { seed: 11, startMs: DAY_START_MS, durationMs: DAY_MS, measurementNoise, hydraulics })));
+
   it('holds exactly (to instrument resolution) without measurement noise', () => {
     // Level resolution is 1 mm per reading: two readings, 1 mm of slack (plus flows to 0.1 m³/h).
     checkMassBalance(runDay(false), 0.0011);

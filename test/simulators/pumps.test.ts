@@ -1,15 +1,16 @@
+// Runs on both hydraulic engines: the station control is hydrowatch's either way, and the pumps'
+// operating point (mass balance or EPANET) must come out physically coherent.
 import { describe, expect, it } from 'vitest';
+import type { EpanetNetwork } from '../../simulators/epanet.js';
 import { PUMP_CONTROL } from '../../simulators/network.js';
 import { simulateOffline } from '../../simulators/run.js';
-import { byAsset, DAY_MS, DAY_START_MS, demoAssets, latestAt, num, readings, type PublishedReading } from './helpers.js';
+import { byAsset, DAY_MS, DAY_START_MS, demoAssets, HYDRAULICS, hydraulicsFor, latestAt, num, readings, type PublishedReading } from './helpers.js';
 
 const assets = demoAssets();
-const run = (dailyMaxAirTemp_c: number, days: number) =>
-  byAsset(readings(simulateOffline(assets, { seed: 9, startMs: DAY_START_MS, durationMs: days * DAY_MS, dailyMaxAirTemp_c })));
+const run = (dailyMaxAirTemp_c: number, days: number, hydraulics: EpanetNetwork | undefined) =>
+  byAsset(readings(simulateOffline(assets, { seed: 9, startMs: DAY_START_MS, durationMs: days * DAY_MS, dailyMaxAirTemp_c, hydraulics })));
 
-// Two hot days (a heat wave's start) and two ordinary ones.
-const hot = run(39, 2);
-const ordinary = run(30, 2);
+const engines = await Promise.all(HYDRAULICS.map(async (engine) => ({ engine, hydraulics: await hydraulicsFor(engine) })));
 
 /** Pumps all report every 5 s on the same step grid: line them up by timestamp. */
 function pumpTimeline(grouped: Map<string, PublishedReading[]>) {
@@ -27,7 +28,11 @@ function pumpTimeline(grouped: Map<string, PublishedReading[]>) {
   }));
 }
 
-describe('pump station control', () => {
+describe.each(engines)('pump station control ($engine)', ({ hydraulics }) => {
+  // Two hot days (a heat wave's start) and two ordinary ones.
+  const hot = run(39, 2, hydraulics);
+  const ordinary = run(30, 2, hydraulics);
+
   it('runs the standby only when the duty pumps cannot keep up', () => {
     const clearWater = hot.get('CW-1')!;
     const timeline = pumpTimeline(hot);

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { Aedes } from 'aedes';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatusPayload, TelemetryPayload, type Kind } from '../../src/schema.js';
+import { CommandPayload, StatusPayload, TelemetryPayload, type Kind } from '../../src/schema.js';
 import { startSimulation } from '../../simulators/run.js';
 import { demoAssets, HOUR_MS } from './helpers.js';
 
@@ -40,13 +40,15 @@ async function until(condition: () => boolean, what: string, timeoutMs = 8_000):
 
 interface Observed {
   telemetryByTopic: Map<string, number>;
+  /** The station's level control announces each pump start and stop (so a stop is not taken for a trip). */
+  commands: string[];
   futureStamps: string[];
   invalid: string[];
   status: Map<string, boolean[]>;
 }
 
 async function observe(topicFilter: string): Promise<{ client: MqttClient; observed: Observed }> {
-  const observed: Observed = { telemetryByTopic: new Map(), futureStamps: [], invalid: [], status: new Map() };
+  const observed: Observed = { telemetryByTopic: new Map(), commands: [], futureStamps: [], invalid: [], status: new Map() };
   const client = await connectAsync(brokerUrl, { clientId: `observer-${++observers}`, reconnectPeriod: 0 });
   client.on('message', (topic, payload) => {
     const [, , kind, , channel] = topic.split('/') as [string, string, Kind, string, string];
@@ -54,6 +56,12 @@ async function observe(topicFilter: string): Promise<{ client: MqttClient; obser
     if (channel === 'status') {
       const status = StatusPayload.parse(JSON.parse(payload.toString()));
       observed.status.set(topic, [...(observed.status.get(topic) ?? []), status.online]);
+      return;
+    }
+    if (channel === 'command') {
+      const command = CommandPayload.safeParse(JSON.parse(payload.toString()));
+      if (!command.success || kind !== 'pump') observed.invalid.push(`${topic}: ${payload.toString()}`);
+      else observed.commands.push(`${topic} ${command.data.command}`);
       return;
     }
     const result = TelemetryPayload[kind].safeParse(JSON.parse(payload.toString()));
@@ -76,6 +84,7 @@ describe('startSimulation over MQTT', () => {
     await until(() => observed.telemetryByTopic.size === 10 && simulation.stats().caughtUp, 'telemetry from all 10 devices');
     expect(observed.invalid).toEqual([]);
     expect(observed.futureStamps).toEqual([]);
+    expect(observed.commands).toContain('hydrowatch/plant1/pump/P-01/command start');
     expect(simulation.stats().simTimeMs).toBeLessThanOrEqual(Date.now());
     expect(simulation.stats().published).toBeGreaterThan(1000);
     for (const asset of assets) expect(connectedClientIds).toContain(`sim-${asset.site}-${asset.id}`);
