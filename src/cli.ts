@@ -1,4 +1,4 @@
-// `hydrowatch start | simulate | demo`: the package's bin. Errors reach the user as one line.
+// `hydrowatch start | simulate | record | replay | demo`: the package's bin. Errors reach the user as one line.
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -27,10 +27,58 @@ program
   .option('--speed <n>', 'simulated seconds per real second', positiveNumber, 1)
   .option('--seed <n>', 'random seed (same seed, same run)', positiveNumber, 1)
   .option('--backfill-hours <h>', 'start this many simulated hours in the past (default 2 when --speed > 1)', nonNegativeNumber)
-  .option('-c, --config <file>', 'config file with the asset registry', 'config/demo-network.yaml')
-  .action(async (opts: { broker: string; speed: number; seed: number; backfillHours?: number; config: string }) => {
+  .option('-c, --config <file>', 'config file with the asset registry (default: the map’s registry, else the demo network)')
+  .option('--scenario <names>', 'scenario(s) from simulators/scenarios/ or YAML files, comma-separated to compose (e.g. heatwave,pump-trip)')
+  .option('--days <n>', 'days to run the scenario (default: the scenario’s own)', positiveInteger)
+  .option('--network <file.inp>', 'EPANET model (default: the one the map names)')
+  .option('--map <file.yaml>', 'which registry asset is which EPANET element (default: simulators/networks/demo-map.yaml)')
+  .option('--hydraulics <engine>', 'epanet or mass-balance', hydraulicsEngine, 'epanet')
+  .option('--out <feed.jsonl[.gz]>', 'write the feed to a file, with no broker, as fast as it computes (ground truth next to it)')
+  .action(async (opts: { broker: string; speed: number; seed: number; backfillHours?: number; config?: string; scenario?: string; days?: number; network?: string; map?: string; hydraulics: 'epanet' | 'mass-balance'; out?: string }) => {
     const { runSimulateCommand } = await import('../simulators/cli.js');
     await runSimulateCommand(opts);
+  });
+
+program
+  .command('record')
+  .description('record what a broker carries (any devices) to a JSON Lines feed, until Ctrl-C')
+  .requiredOption('--out <feed.jsonl[.gz]>', 'feed file to write (.gz compresses)')
+  .option('--broker <url>', 'MQTT broker URL', process.env.MQTT_URL ?? `mqtt://127.0.0.1:${process.env.MQTT_PORT ?? 1883}`)
+  .option('--topics <filters...>', 'topic filters (default: every device’s telemetry, status and command topics; # for everything)')
+  .option('--duration <s>', 'stop after this many seconds', positiveNumber)
+  .option('-c, --config <file>', 'config file (MQTT credentials)')
+  .action(async (opts: { out: string; broker: string; topics?: string[]; duration?: number; config?: string }) => {
+    const { runRecordCommand } = await import('../simulators/cli.js');
+    await runRecordCommand({ ...opts, durationS: opts.duration });
+  });
+
+program
+  .command('replay')
+  .description('publish a recorded or simulated feed to a broker at any speed')
+  .argument('<feed>', 'feed file (.jsonl or .jsonl.gz)')
+  .option('--broker <url>', 'MQTT broker URL', process.env.MQTT_URL ?? `mqtt://127.0.0.1:${process.env.MQTT_PORT ?? 1883}`)
+  .option('--speed <n|max>', 'recorded seconds per real second, or max', replaySpeed, 1)
+  .option('--loop', 'start over at the end, until Ctrl-C')
+  .option('--shift-to-now', 'move the readings’ timestamps so the last one is now')
+  .option('-c, --config <file>', 'config file (MQTT credentials)')
+  .action(async (file: string, opts: { broker: string; speed: number | 'max'; loop?: boolean; shiftToNow?: boolean; config?: string }) => {
+    const { runReplayCommand } = await import('../simulators/cli.js');
+    await runReplayCommand({ file, ...opts });
+  });
+
+program
+  .command('backtest')
+  .description('run a scenario through the real pipeline and alert rules (no broker) and score the alerts against its ground truth')
+  .option('--scenario <names>', 'scenario(s), comma-separated to compose', 'heatwave')
+  .option('--rules <file>', 'YAML with `rules:` (or `alerts: rules:`); default: the shipped rules')
+  .option('-c, --config <file>', 'config file with the asset registry', 'config/demo-network.yaml')
+  .option('--seed <n>', 'random seed', positiveNumber, 7)
+  .option('--days <n>', 'days to run (default: the scenario’s own)', positiveInteger)
+  .option('--json', 'print the report as JSON (for CI)')
+  .option('--check', 'exit 1 when a detectable fault was missed or an alert was false')
+  .action(async (opts: { scenario: string; rules?: string; config: string; seed: number; days?: number; json?: boolean; check?: boolean }) => {
+    const { runBacktestCommand } = await import('../simulators/backtest.js');
+    await runBacktestCommand(opts);
   });
 
 program
@@ -47,6 +95,21 @@ function positiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+}
+
+function replaySpeed(value: string): number | 'max' {
+  return value === 'max' ? 'max' : positiveNumber(value);
+}
+
+function hydraulicsEngine(value: string): 'epanet' | 'mass-balance' {
+  if (value !== 'epanet' && value !== 'mass-balance') throw new InvalidArgumentError('expected epanet or mass-balance');
+  return value;
 }
 
 function nonNegativeNumber(value: string): number {

@@ -1,5 +1,6 @@
 // Wires the pieces together in the order data flows, and takes them down in reverse.
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from './api/app.js';
 import type { HealthReport } from './api/routes/health.js';
@@ -19,12 +20,21 @@ import { KINDS, type Kind } from './schema.js';
 import { auditTrail } from './security/audit.js';
 import { prepareSecurity } from './security/startup.js';
 import { Baselines } from './alerts/baseline.js';
+import { startSelfMetrics } from './self-metrics.js';
 import { AlertEngine } from './alerts/engine.js';
 import { scheduleJobs } from './alerts/jobs.js';
 import { defaultRules } from './alerts/rules.js';
 import { createNotifiers, NotificationDispatcher } from './alerts/notify/index.js';
 import { Pager } from './alerts/paging.js';
 import { type AlertRecord, isActive, type Notification } from './alerts/types.js';
+import { clusteredBrokerParts } from './cluster/embedded.js';
+import { refuseAlertActionsOnFollowers } from './cluster/follower-guard.js';
+import type { ClusterNode } from './cluster/node.js';
+import { startClusterRole } from './cluster/start.js';
+import { stableClientId } from './ingest/client-id.js';
+import { isSparkplugTopic, SPARKPLUG_TOPIC, SparkplugDecoder } from './ingest/sparkplug.js';
+import { sparkplugSink } from './ingest/sparkplug-sink.js';
+import type { InboundMessage } from './pipeline/types.js';
 
 export interface Service {
   readonly httpUrl: string;
@@ -70,6 +80,15 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     log.warn(`starting without InfluxDB (${error instanceof Error ? error.message : String(error)}); readings are held until it answers`);
   }
   writer.start();
+  // The service's own counters, into InfluxDB every 10 s, for the ingest-health dashboard (InfluxQL only).
+  const selfMetrics = startSelfMetrics({
+    metrics,
+    spool,
+    append: (lines) => spool.append(lines),
+    instance: config.mqtt.clientId ?? `hydrowatch-${hostname()}`,
+    clock,
+    onError: (error) => log.warn(`self metrics: ${error instanceof Error ? error.message : String(error)}`),
+  });
 
   const alerts = new AlertEngine({
     rules: config.alerts.rules ?? defaultRules(),
@@ -88,6 +107,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   // Set once the notifiers exist (they need the broker to publish alert topics).
   let notifyHook: ((kind: Notification['kind'], alert: AlertRecord) => void) | undefined;
 
+  // In a cluster the alert leader evaluates every reading (src/cluster/node.ts), not the node that stores it.
+  const redisUrl = config.cluster.redisUrl;
   const pipeline = createPipeline({
     spool,
     registry,
@@ -98,6 +119,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     strictAssets: config.strictAssets,
     rejectSamplesPerMinute: config.rejectSamplesPerMinute,
     evaluate: (reading, receivedAt) => {
+      if (redisUrl) return;
       // A bug in a rule must never stop ingestion.
       try {
         alerts.onReading(reading, receivedAt);
@@ -105,19 +127,53 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         log.error(`alert evaluation failed on ${reading.site}/${reading.asset}: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
-    onCommand: (command) => alerts.onCommand(command.site, command.asset, command.command, command.ts),
+    onCommand: (command) => (redisUrl ? undefined : alerts.onCommand(command.site, command.asset, command.command, command.ts)),
   });
-  const sink = pipeline.ingest;
+  // Sparkplug B edge nodes: decoded into the messages our own devices send, then the same pipeline.
+  let sparkplugPublish: ((topic: string, payload: Buffer) => Promise<void>) | undefined;
+  const sparkplug = config.sparkplug.enabled
+    ? sparkplugSink({
+        decoder: new SparkplugDecoder({
+          asset: (site, asset) => registry.get(site, asset),
+          metricNames: config.sparkplug.metrics,
+          publish: (topic, payload) => void sparkplugPublish?.(topic, payload).catch((error: unknown) => log.warn(`sparkplug: could not publish ${topic}: ${String(error)}`)),
+          now: clock.now,
+        }),
+        pipeline,
+        spool,
+        metrics,
+        log,
+        rejectSamplesPerMinute: config.rejectSamplesPerMinute,
+      })
+    : undefined;
+  const sink = (message: InboundMessage): Promise<void> =>
+    sparkplug && isSparkplugTopic(message.topic) ? sparkplug(message).then(() => undefined) : pipeline.ingest(message);
+  // A shared subscription cannot carry Sparkplug (one host must see an edge node in order): in a cluster the leader takes it.
+  const sparkplugUnshared = config.sparkplug.enabled && !redisUrl && !config.mqtt.shareGroup;
+  if (config.sparkplug.enabled && config.mqtt.url && config.mqtt.shareGroup && !redisUrl) {
+    log.warn('MQTT_SHARE_GROUP without HYDROWATCH_REDIS_URL: alerts are evaluated on the share of readings each ingestor gets, and Sparkplug is not subscribed; set HYDROWATCH_REDIS_URL (README "Deployment")');
+  }
+  const clientId = config.mqtt.url ? (config.mqtt.clientId ?? stableClientId(config.dataDir, config.mqtt.shareGroup !== undefined)) : undefined;
 
   let broker: EmbeddedBroker | undefined;
   let subscriber: MqttSubscriber | undefined;
   let mqttUrl: string;
   if (config.mqtt.url) {
-    subscriber = await startMqttSubscriber({ ...config.mqtt, url: config.mqtt.url, sink, log, now: clock.now });
+    subscriber = await startMqttSubscriber({ ...config.mqtt, clientId, url: config.mqtt.url, sink, log, now: clock.now, unsharedTopics: sparkplugUnshared ? [SPARKPLUG_TOPIC] : [] });
     mqttUrl = config.mqtt.url;
   } else {
     const access = security.brokerAccess(metrics.registry);
-    broker = await startEmbeddedBroker({ host: config.mqtt.host, port: config.mqtt.port, sink, log, now: clock.now, access, tls: security.mqttTls });
+    broker = await startEmbeddedBroker({
+      host: config.mqtt.host,
+      port: config.mqtt.port,
+      sink,
+      log,
+      now: clock.now,
+      access,
+      tls: security.mqttTls,
+      sparkplug: config.sparkplug.enabled,
+      cluster: redisUrl ? clusteredBrokerParts(redisUrl) : undefined,
+    });
     const plainUrl = security.mqttTls && !security.mqttTls.plaintext ? undefined : `mqtt://${displayHost(config.mqtt.host)}:${broker.port}`;
     const tlsUrl = broker.tlsPort === undefined ? undefined : `mqtts://${displayHost(config.mqtt.host)}:${broker.tlsPort}`;
     mqttUrl = tlsUrl ?? plainUrl!;
@@ -132,7 +188,14 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   });
   const pager = new Pager({ dispatcher, roster: config.alerts.roster, rules: alerts.rules, now: clock.now, publicUrl: config.alerts.publicUrl });
   notifyHook = (kind, alert) => pager.notify(kind, alert);
-  pager.restore(alerts.list({ state: 'active' }).filter(isActive));
+  const restoreNotifications = () => pager.restore(alerts.list({ state: 'active' }).filter(isActive));
+  sparkplugPublish = (topic, payload) => publish(topic, payload, { retain: false, qos: 0 });
+  // Several nodes, one alert leader (README "Deployment"); the leader re-establishes notifications when elected.
+  const cluster: ClusterNode | undefined = redisUrl
+    ? await startClusterRole({ config, redisUrl, alerts, registry, pipeline, spool, metrics, clock, log, broker, clientId, sink, publish: (topic, payload) => publish(topic, payload, { retain: false, qos: 0 }), onElected: restoreNotifications })
+    : undefined;
+  if (!cluster) restoreNotifications();
+  const leads = (): boolean => cluster?.isLeader() ?? true;
 
   const health = (): HealthReport => {
     const influxState = influx.state();
@@ -150,6 +213,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         ...(influxState.lastError ? { lastError: influxState.lastError } : {}),
         ...(writer.lastSuccessAt ? { lastWriteAt: new Date(writer.lastSuccessAt).toISOString() } : {}),
       },
+      ...(cluster ? { cluster: cluster.status() } : {}),
       spool: {
         depth: spool.depth,
         limit: spool.limit,
@@ -165,6 +229,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
   // Every mutating API call is audited through the spool, so the one InfluxDB writer stores it.
   const apiSecurity = { security: security.api(auditTrail((lines) => spool.append(lines))), https: security.https };
   const app = await buildApp({ live, metrics, health, log, alerts, maxShelveMinutes: config.alerts.maxShelveMinutes, ...apiSecurity });
+  if (cluster) refuseAlertActionsOnFollowers(app, cluster);
   await app.listen({ port: config.http.port, host: config.http.host });
   const address = app.server.address() as AddressInfo;
   const httpUrl = `${security.https ? 'https' : 'http'}://${displayHost(config.http.host)}:${address.port}`;
@@ -172,6 +237,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
 
   // On-delays and shelves run out between readings: check every few seconds.
   const alertTimer = setInterval(() => {
+    if (!leads()) return;
     alerts.tick();
     for (const escalated of pager.escalate(alerts.list({ state: 'active' }))) alerts.update(escalated);
   }, 5000);
@@ -182,6 +248,7 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         name: 'stale-sensor-sweep',
         schedule: '* * * * *',
         run: () => {
+          if (!leads()) return 'not the alert leader';
           alerts.tick();
           return `${alerts.list({ state: 'active' }).filter((a) => a.ruleKind === 'stale').length} stale sensor alert(s) open`;
         },
@@ -189,7 +256,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
       {
         name: 'heatwave-assessment',
         schedule: '5 0 * * *',
-        run: () => alerts.assessHeatwaves().map((r) => `${r.region}: ${r.active ? 'heat wave' : 'normal'} (${r.hot_days} hot days)`).join('; ') || 'no regions',
+        run: () =>
+          !leads() ? 'not the alert leader' : alerts.assessHeatwaves().map((r) => `${r.region}: ${r.active ? 'heat wave' : 'normal'} (${r.hot_days} hot days)`).join('; ') || 'no regions',
       },
       { name: 'demand-baselines', schedule: '17 * * * *', run: async () => `${await baselines.refresh(influx)} hourly baselines` },
     ],
@@ -215,9 +283,11 @@ export async function startService(config: Config, options: ServiceOptions): Pro
         clearInterval(alertTimer);
         await jobs.stop();
         await subscriber?.close();
+        await cluster?.close();
         await dispatcher.close(10_000);
         await broker?.close();
         alerts.close();
+        selfMetrics.stop();
         const left = await writer.drain(options.drainTimeoutMs ?? 30_000);
         if (left > 0) log.error(`shutting down with ${left} points not written: InfluxDB did not take them in time`);
         await writer.stop();
