@@ -37,6 +37,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       'hydrowatch demo is running',
       `  MQTT broker   ${service.mqttUrl}   (try: mosquitto_sub -p ${new URL(service.mqttUrl).port} -t 'hydrowatch/#' -v)`,
       `  HTTP API      ${service.httpUrl}   (${service.httpUrl}/api/assets, ${service.httpUrl}/health, OpenAPI at ${service.httpUrl}/docs)`,
+      `  Alarm console ${service.httpUrl}/console/   (acknowledge, shelve, declare a heat wave)`,
       `  InfluxDB      ${influxd.url}   database "${config.influx.bucket}" (data in ${dataDir})`,
       `  simulator     ${config.assets.length} devices at ${options.speed}× real time, seed ${options.seed}`,
       '  Ctrl-C stops everything.',
