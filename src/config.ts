@@ -80,8 +80,15 @@ export const Config = z.strictObject({
       batchSize: z.coerce.number().int().min(1).max(50_000).default(5000),
       flushIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
       timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
+      /** 1.x: raw data kept this long, and 1-minute means kept that long (src/influx/retention.ts); unset = keep raw forever, no downsampling. */
+      retention: z
+        .strictObject({
+          raw: z.string().regex(/^\d+[hdw]$/, 'an InfluxQL duration in h, d or w, e.g. 30d').optional(),
+          downsampled: z.string().regex(/^\d+[hdw]$/, 'an InfluxQL duration in h, d or w, e.g. 104w').optional(),
+        })
+        .default({}),
     })
-    .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 1000, timeoutMs: 10_000 }),
+    .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 1000, timeoutMs: 10_000, retention: {} }),
   /** Spool and state directory. */
   dataDir: z.string().min(1).default('./data'),
   /** Points held waiting for InfluxDB; past it, publishes are no longer acknowledged. */
@@ -127,6 +134,25 @@ export const Config = z.strictObject({
     }),
   /** API tokens and roles, rate and body limits. */
   api: ApiConfig,
+  /** Several hydrowatch processes as one (src/cluster/): README "Deployment". */
+  cluster: z
+    .strictObject({
+      /** Redis shared by the nodes: clustered embedded broker, alert-leader lease, ingestor membership. Unset = one box. */
+      redisUrl: z.url({ protocol: /^rediss?$/ }).optional(),
+      /** Names the cluster's Redis keys and its alert session (`hydrowatch-alerts-<name>`); one Redis may serve several clusters. */
+      name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('hydrowatch'),
+      /** How long a leader's lease and a member's heartbeat live without renewal (renewed every third of it). */
+      leaseMs: z.coerce.number().int().min(1000).max(60_000).default(3000),
+    })
+    .default({ name: 'hydrowatch', leaseMs: 3000 }),
+  /** Sparkplug B edge nodes (src/ingest/sparkplug.ts): group = site, device = asset (kind from the registry). */
+  sparkplug: z
+    .strictObject({
+      enabled: Flag.default(true),
+      /** Sparkplug metric name → hydrowatch field; unmapped names match a field by their last `/` segment. */
+      metrics: z.record(z.string().min(1), z.string().min(1)).default({}),
+    })
+    .default({ enabled: true, metrics: {} }),
   assets: z.array(AssetConfig).default([]),
 });
 export type Config = z.infer<typeof Config>;
@@ -147,6 +173,8 @@ export const ENV_KEYS: Record<string, string[]> = {
   INFLUX_ORG: ['influx', 'org'],
   INFLUX_BUCKET: ['influx', 'bucket'],
   INFLUX_FLAVOUR: ['influx', 'flavour'],
+  INFLUX_RAW_RETENTION: ['influx', 'retention', 'raw'],
+  INFLUX_DOWNSAMPLED_RETENTION: ['influx', 'retention', 'downsampled'],
   HYDROWATCH_DATA: ['dataDir'],
   HYDROWATCH_INSECURE: ['insecure'],
   HYDROWATCH_STRICT_ASSETS: ['strictAssets'],
@@ -158,6 +186,10 @@ export const ENV_KEYS: Record<string, string[]> = {
   ALERT_SMTP_URL: ['alerts', 'smtp', 'url'],
   ALERT_SMTP_FROM: ['alerts', 'smtp', 'from'],
   HYDROWATCH_PUBLIC_URL: ['alerts', 'publicUrl'],
+  HYDROWATCH_REDIS_URL: ['cluster', 'redisUrl'],
+  HYDROWATCH_CLUSTER: ['cluster', 'name'],
+  HYDROWATCH_CLUSTER_LEASE_MS: ['cluster', 'leaseMs'],
+  HYDROWATCH_SPARKPLUG: ['sparkplug', 'enabled'],
   ...SECURITY_ENV_KEYS,
 };
 

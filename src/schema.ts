@@ -39,6 +39,26 @@ export const RejectReason = {
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 export const REJECT_REASONS = Object.values(RejectReason);
 
+/**
+ * Reject reasons of Sparkplug B messages (src/ingest/sparkplug.ts), counted and dead-lettered like
+ * the others. Kept apart from RejectReason because the simulators' garbage generator must cover
+ * every RejectReason with a JSON payload, and these cannot be made from one.
+ */
+export const SparkplugRejectReason = {
+  /** Not a Sparkplug B protobuf payload, or a topic that is not spBv1.0/{group}/{type}/{node}[/{device}]. */
+  BAD_PAYLOAD: 'SPARKPLUG.BAD_PAYLOAD',
+  /** A device (group/device) or edge node that is not in the asset registry: its kind is unknown. */
+  UNKNOWN_DEVICE: 'SPARKPLUG.UNKNOWN_DEVICE',
+  /** A birth metric whose name maps to no field of the asset's kind. */
+  UNKNOWN_METRIC: 'SPARKPLUG.UNKNOWN_METRIC',
+  /** A data metric whose alias (or name) the birth certificate did not declare: a rebirth is requested. */
+  UNKNOWN_ALIAS: 'SPARKPLUG.UNKNOWN_ALIAS',
+} as const;
+export type SparkplugRejectReason = (typeof SparkplugRejectReason)[keyof typeof SparkplugRejectReason];
+
+/** Sparkplug B: spBv1.0/{group}/{NBIRTH|DBIRTH|NDATA|DDATA|NDEATH|DDEATH|NCMD|DCMD}/{edge node}[/{device}]. */
+export const SPARKPLUG_ROOT = 'spBv1.0';
+
 // Field specs: type decides the InfluxDB field type (floats for numbers, fault_code integer,
 // running boolean); min/max is the plausible instrument range.
 export type FieldSpec =
@@ -144,10 +164,42 @@ export const TelemetryPayload = Object.fromEntries(
   ]),
 ) as unknown as Record<Kind, z.ZodType<{ ts: number; seq?: number; values: Record<string, number | boolean> }>>;
 
+export type TelemetryData = { ts: number; seq?: number; values: Record<string, number | boolean> };
+
+/**
+ * What TelemetryPayload[kind] makes of the usual reading, without zod: an epoch-ms `ts`, a valid
+ * or absent `seq`, and values that are all fields of the kind, each of its type and within its
+ * range. Anything else gives undefined, and zod decides (and names the reason). The result is
+ * what zod returns (values in schema order). zod was ~3 µs of ~10 µs per reading (bench/stages.ts).
+ */
+export function parseTelemetryFast(kind: Kind, body: unknown): TelemetryData | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const { ts, seq, values } = body as Record<string, unknown>;
+  if (typeof ts !== 'number' || !(ts >= EPOCH_MS_MIN && ts <= EPOCH_MS_MAX)) return undefined;
+  if (seq === undefined ? Object.hasOwn(body, 'seq') : !(typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0)) return undefined;
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) return undefined;
+  const specs = FIELD_SPECS[kind];
+  const given = values as Record<string, unknown>;
+  let count = 0;
+  for (const name of Object.keys(given)) {
+    const spec = specs.get(name);
+    const value = given[name];
+    if (spec === undefined) return undefined;
+    if (spec.type === 'boolean' ? typeof value !== 'boolean' : typeof value !== 'number' || !(value >= spec.min && value <= spec.max) || (spec.type === 'integer' && !Number.isInteger(value))) return undefined;
+    count += 1;
+  }
+  if (count === 0) return undefined;
+  const ordered: Record<string, number | boolean> = {};
+  for (const name of specs.keys()) if (Object.hasOwn(given, name)) ordered[name] = given[name] as number | boolean;
+  return seq === undefined ? { ts: Math.round(ts), values: ordered } : { ts: Math.round(ts), seq: seq as number, values: ordered };
+}
+
+const FIELD_SPECS = Object.fromEntries(KINDS.map((kind) => [kind, new Map(Object.entries(FIELDS[kind]) as Array<[string, FieldSpec]>)])) as Record<Kind, Map<string, FieldSpec>>;
+
 export const StatusPayload = z.object({ online: z.boolean() });
 
 /** Commands to a device (from SCADA or a station's level control); hydrowatch listens so a commanded stop is not a trip. */
-export const CommandPayload = z.object({ command: z.enum(['start', 'stop']), by: z.string().max(128).optional() });
+export const CommandPayload = z.object({ command: z.enum(['start', 'stop']), by: z.string().max(128).optional(), ts: Timestamp.optional() });
 export type CommandPayload = z.infer<typeof CommandPayload>;
 
 /** A validated reading, as the pipeline, the rules and the API see it. */

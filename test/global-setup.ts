@@ -13,7 +13,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // One apt run here so parallel workers never race to install the same packages.
-  await ensureDebianPackages({ influxd: 'influxdb', mosquitto: 'mosquitto', mosquitto_pub: 'mosquitto-clients', 'prometheus-alertmanager': 'prometheus-alertmanager', chromium: 'chromium' });
+  await ensureDebianPackages({ influxd: 'influxdb', mosquitto: 'mosquitto', mosquitto_pub: 'mosquitto-clients', 'prometheus-alertmanager': 'prometheus-alertmanager', chromium: 'chromium', 'redis-server': 'redis-server', 'victoria-metrics': 'victoria-metrics' });
   const influxd = await startInfluxd();
   project.provide('influxUrl', influxd.url);
   return async () => {

@@ -11,6 +11,7 @@ import type { Reading } from '../schema.js';
 import { type ConditionEvent, type EvalContext, createEvalState, evaluate, evaluateTimers, observeCommand, type EvalState } from './evaluate.js';
 import { type HeatwaveSettings, HeatwaveTracker, type HeatwaveView } from './heatwave.js';
 import { acknowledge, clear, eventOf, shelve, type Transition, unshelve } from './lifecycle.js';
+import { AlertStore } from './store.js';
 import type { Rule } from './rules.js';
 import { type AlertRecord, isActive, isOpen, type Notification } from './types.js';
 
@@ -46,7 +47,7 @@ export class AlertEngine {
   readonly rules: Rule[];
   private readonly state: EvalState;
   private readonly heatwave: HeatwaveTracker;
-  private readonly alerts = new Map<string, AlertRecord>();
+  private readonly alerts = new AlertStore();
   private readonly byRegion = new Map<string, string>();
   private readonly assetsByKey = new Map<string, AssetConfig>();
   private readonly context: EvalContext;
@@ -56,6 +57,7 @@ export class AlertEngine {
   private announced = new Map<string, { active: boolean; level: string | undefined }>();
   private nextSeq = 1;
   private saveTimer: NodeJS.Timeout | undefined;
+  private lastSaveMs = 0;
   private readonly listeners = new Set<(change: AlertChange) => void>();
 
   constructor(private readonly options: AlertEngineOptions) {
@@ -223,7 +225,7 @@ export class AlertEngine {
     const key = `${event.rule.id}|${event.site}|${event.asset}`;
     this.history.push({ ts: event.ts, type: event.type, key, rule: event.rule.id, site: event.site, asset: event.asset });
     while (this.history.length > 0 && this.history[0]!.ts < this.options.clock.now() - RAISES_KEPT_MS) this.history.shift();
-    const open = [...this.alerts.values()].find((a) => a.rule === event.rule.id && a.site === event.site && a.asset === event.asset && isActive(a));
+    const open = this.alerts.activeFor(event.rule.id, event.site, event.asset);
     if (event.type === 'raise') {
       if (open) return;
       const region = this.context.asset(event.site, event.asset)?.region ?? this.stationRegion(event.site) ?? 'default';
@@ -334,24 +336,30 @@ export class AlertEngine {
 
   /** Keep every open alert and the newest closed ones. */
   private prune(): void {
+    if (this.alerts.closedCount <= CLOSED_KEPT) return;
     const closed = [...this.alerts.values()].filter((a) => !isOpen(a)).sort((a, b) => b.raisedAt - a.raisedAt);
     for (const alert of closed.slice(CLOSED_KEPT)) this.alerts.delete(alert.id);
   }
 
   private scheduleSave(): void {
     if (!this.options.statePath || this.saveTimer) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      this.save();
-    }, 200);
+    // A save writes every kept alert: in an alert flood (thousands cleared and not yet acknowledged)
+    // it takes tens of ms, so it runs at most often enough to take a tenth of the event loop.
+    this.saveTimer = setTimeout(
+      () => {
+        this.saveTimer = undefined;
+        const started = performance.now();
+        this.save();
+        this.lastSaveMs = performance.now() - started;
+      },
+      Math.max(200, this.lastSaveMs * 10),
+    );
     this.saveTimer.unref();
   }
 
-  /** Writes the state atomically (temp file, then rename), so a crash leaves the old or the new. */
-  private save(): void {
-    const path = this.options.statePath;
-    if (!path) return;
-    const snapshot = {
+  /** The state as saved to disk (JSON); a cluster's alert leader also keeps it in Redis (src/cluster/). */
+  exportState(): string {
+    return JSON.stringify({
       version: STATE_VERSION,
       nextSeq: this.nextSeq,
       alerts: [...this.alerts.values()],
@@ -361,10 +369,26 @@ export class AlertEngine {
       announced: [...this.announced.entries()],
       byRegion: [...this.byRegion.entries()],
       history: this.history,
-    };
+    });
+  }
+
+  /** Replaces the state with an exported one: a new cluster leader takes over its predecessor's. Throws if unreadable. */
+  importState(json: string): void {
+    this.alerts.clear();
+    this.state.conditions.clear();
+    this.state.pumps.clear();
+    this.history.length = 0;
+    this.applyState(json);
+    this.scheduleSave();
+  }
+
+  /** Writes the state atomically (temp file, then rename), so a crash leaves the old or the new. */
+  private save(): void {
+    const path = this.options.statePath;
+    if (!path) return;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(`${path}.tmp`, JSON.stringify(snapshot));
+      writeFileSync(`${path}.tmp`, this.exportState());
       renameSync(`${path}.tmp`, path);
     } catch (error) {
       this.options.log.error(`could not save alert state to ${path}: ${error instanceof Error ? error.message : String(error)}`);
@@ -375,32 +399,36 @@ export class AlertEngine {
     const path = this.options.statePath;
     if (!path || !existsSync(path)) return;
     try {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as {
-        version: number;
-        nextSeq: number;
-        alerts: AlertRecord[];
-        conditions: Array<[string, never]>;
-        pumps: Array<[string, never]>;
-        heatwave: Parameters<HeatwaveTracker['restore']>[0];
-        announced: Array<[string, { active: boolean; level: string | undefined }]>;
-        byRegion: Array<[string, string]>;
-        history: AlertEngine['history'];
-      };
-      if (saved.version !== STATE_VERSION) throw new Error(`unknown state version ${saved.version}`);
-      this.nextSeq = saved.nextSeq;
-      for (const alert of saved.alerts) this.alerts.set(alert.id, alert);
-      for (const [key, condition] of saved.conditions) this.state.conditions.set(key, condition);
-      for (const [key, pump] of saved.pumps) this.state.pumps.set(key, pump);
-      this.heatwave.restore(saved.heatwave);
-      this.byRegion.clear();
-      for (const [region, id] of saved.byRegion) this.byRegion.set(region, id);
-      this.history.push(...saved.history);
+      this.applyState(readFileSync(path, 'utf8'));
       const open = [...this.alerts.values()].filter(isOpen).length;
       this.options.log.info(`alert state restored from ${path}: ${open} open alert(s)`);
-      this.announced = new Map(saved.announced);
     } catch (error) {
       this.options.log.error(`alert state in ${path} is unreadable (${error instanceof Error ? error.message : String(error)}); starting with none`);
     }
+  }
+
+  private applyState(json: string): void {
+    const saved = JSON.parse(json) as {
+      version: number;
+      nextSeq: number;
+      alerts: AlertRecord[];
+      conditions: Array<[string, never]>;
+      pumps: Array<[string, never]>;
+      heatwave: Parameters<HeatwaveTracker['restore']>[0];
+      announced: Array<[string, { active: boolean; level: string | undefined }]>;
+      byRegion: Array<[string, string]>;
+      history: AlertEngine['history'];
+    };
+    if (saved.version !== STATE_VERSION) throw new Error(`unknown state version ${saved.version}`);
+    this.nextSeq = saved.nextSeq;
+    for (const alert of saved.alerts) this.alerts.set(alert.id, alert);
+    for (const [key, condition] of saved.conditions) this.state.conditions.set(key, condition);
+    for (const [key, pump] of saved.pumps) this.state.pumps.set(key, pump);
+    this.heatwave.restore(saved.heatwave);
+    this.byRegion.clear();
+    for (const [region, id] of saved.byRegion) this.byRegion.set(region, id);
+    this.history.push(...saved.history);
+    this.announced = new Map(saved.announced);
   }
 }
 

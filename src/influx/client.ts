@@ -6,6 +6,7 @@ import { HttpError, InfluxDB, setLogger, type SendOptions, type Transport, type 
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { PRECISION } from './points.js';
+import { ensureRetention } from './retention.js';
 
 export type Flavour = 'v1' | 'v2';
 type InfluxSettings = Config['influx'];
@@ -107,7 +108,12 @@ export class InfluxClient {
     this.version = response.headers.get('x-influxdb-version') ?? undefined;
     const flavour = this.settings.flavour === 'auto' ? flavourFromVersion(this.version) : this.settings.flavour;
     this.flavour = flavour;
-    if (flavour === 'v1') await this.query(`CREATE DATABASE ${quoteIdent(v1Bucket(this.settings.bucket).db)}`);
+    if (flavour === 'v1') {
+      await this.query(`CREATE DATABASE ${quoteIdent(v1Bucket(this.settings.bucket).db)}`);
+      await ensureRetention((q) => this.query(q), this.settings, this.log);
+    } else if (this.settings.retention.raw || this.settings.retention.downsampled) {
+      this.log.warn('influx.retention applies to InfluxDB 1.x; on 2.x/3.x set the bucket retention and a downsampling task (README "Deployment")');
+    }
     const auth = authorization(this.settings, flavour);
     const writeOptions: Partial<WriteOptions> = {
       // We batch and retry ourselves from the spool: the WriteApi sends exactly what flush() hands it.

@@ -9,6 +9,8 @@ import type { InboundMessage } from '../pipeline/types.js';
 import { TOPIC_ROOT } from '../schema.js';
 import type { BrokerAccess } from '../security/broker-auth.js';
 import { listenTls } from '../security/tls.js';
+import type { ClusteredBrokerParts } from '../cluster/embedded.js';
+import { isSparkplugTopic } from './sparkplug.js';
 
 export interface EmbeddedBroker {
   /** The plaintext listener's port, or the TLS one's when there is no plaintext listener. */
@@ -18,6 +20,8 @@ export interface EmbeddedBroker {
   connectedClients(): number;
   /** Publishes from the service itself (e.g. alert topics). */
   publish(topic: string, payload: string | Buffer, options: { retain: boolean; qos?: 0 | 1 }): Promise<void>;
+  /** An in-process subscription (cluster-wide when clustered); resolves to its unsubscribe. */
+  subscribe(topic: string, handler: (message: InboundMessage) => Promise<void>): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -31,6 +35,10 @@ export interface EmbeddedBrokerOptions {
   access?: BrokerAccess | undefined;
   /** MQTT over TLS; `plaintext: false` leaves out the plaintext listener on `port`. */
   tls?: { port: number; options: TlsOptions; plaintext: boolean } | undefined;
+  /** Ingest Sparkplug B (spBv1.0/…) publishes too. */
+  sparkplug?: boolean | undefined;
+  /** A cluster node: message bus and persistence in Redis (src/cluster/embedded.ts). */
+  cluster?: ClusteredBrokerParts | undefined;
 }
 
 const isIngestTopic = (topic: string): boolean =>
@@ -41,13 +49,15 @@ const isIngestTopic = (topic: string): boolean =>
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
   const now = options.now ?? Date.now;
   const { access } = options;
+  const ingests = (topic: string): boolean => isIngestTopic(topic) || (options.sparkplug === true && isSparkplugTopic(topic));
   const broker = await Aedes.createBroker({
+    ...(options.cluster ? { mq: options.cluster.mq, persistence: options.cluster.persistence } : {}),
     ...(access ? { authenticate: access.authenticate, authorizeSubscribe: access.authorizeSubscribe } : {}),
     authorizePublish(client, packet, callback) {
       // The ACL comes first: a denied publish (a will included) is never ingested, and aedes
       // then disconnects the client (MQTT 3.1.1 has no way to refuse a single PUBLISH).
       if (client !== null && access && !access.mayPublish(client, packet.topic)) return callback(new Error('not authorized'));
-      if (client === null || !isIngestTopic(packet.topic)) return callback(null);
+      if (client === null || !ingests(packet.topic)) return callback(null);
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       options.sink({ topic: packet.topic, payload, receivedAt: now() }).then(
         () => callback(null),
@@ -100,11 +110,23 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
           (error) => (error ? reject(error) : resolve()),
         ),
       ),
+    async subscribe(topic, handler) {
+      const deliver = (packet: { topic: string; payload: string | Buffer }, done: () => void): void => {
+        const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+        handler({ topic: packet.topic, payload, receivedAt: now() }).then(done, (error: unknown) => {
+          options.log.error(`in-process subscriber failed on ${packet.topic}: ${error instanceof Error ? error.message : String(error)}`);
+          done();
+        });
+      };
+      await new Promise<void>((resolve) => broker.subscribe(topic, deliver, resolve));
+      return () => new Promise<void>((resolve) => (broker.closed ? resolve() : broker.unsubscribe(topic, deliver, resolve)));
+    },
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await new Promise<void>((resolve) => (tlsServer ? tlsServer.close(() => resolve()) : resolve()));
+        await options.cluster?.close();
         access?.close();
       })();
       return closing;

@@ -1,6 +1,6 @@
 // Stage 2: parsed JSON → a typed Reading or StatusUpdate, checked against the one schema.
 import type { z } from 'zod';
-import { CommandPayload, MAX_FUTURE_MS, RejectReason, StatusPayload, TelemetryPayload } from '../schema.js';
+import { CommandPayload, MAX_FUTURE_MS, parseTelemetryFast, RejectReason, StatusPayload, TelemetryPayload } from '../schema.js';
 import { type Clock, type Decoded, ok, rejected, type StageResult, type Validated } from './types.js';
 
 export function validate(decoded: Decoded, clock: Clock): StageResult<Validated> {
@@ -13,9 +13,11 @@ export function validate(decoded: Decoded, clock: Clock): StageResult<Validated>
   if (decoded.channel === 'command') {
     const command = CommandPayload.safeParse(decoded.body);
     if (!command.success) return rejected(RejectReason.PAYLOAD_BAD_COMMAND, 'command payload must be {"command": "start"|"stop"}');
-    return ok({ channel: 'command', command: { site, kind, asset, command: command.data.command, ts: decoded.receivedAt } });
+    // A command carries its own time when it has one: replayed or backfilled feeds are judged in their time.
+    return ok({ channel: 'command', command: { site, kind, asset, command: command.data.command, ts: command.data.ts ?? decoded.receivedAt } });
   }
-  const parsed = TelemetryPayload[kind].safeParse(decoded.body);
+  const fast = parseTelemetryFast(kind, decoded.body);
+  const parsed = fast ? { success: true as const, data: fast } : TelemetryPayload[kind].safeParse(decoded.body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     return rejected(reasonFor(issue, decoded.body as Record<string, unknown>), describe(issue));

@@ -19,6 +19,8 @@ export const HealthReport = z.object({
     lastError: z.string().optional(),
     lastWriteAt: z.string().optional(),
   }),
+  /** In a cluster (src/cluster/): this node, its role, and which node leads the alerts. */
+  cluster: z.object({ name: z.string(), node: z.string(), role: z.enum(['leader', 'follower']), leader: z.string().optional() }).optional(),
   spool: z.object({
     depth: z.number(),
     limit: z.number(),
