@@ -60,6 +60,14 @@ describe('dashboard panel queries against InfluxDB after a simulated heat wave',
         await selfMetrics.sample();
       }
     }
+    // A heat-wave day may keep every pump running from start to end: the standby is cycled by hand
+    // once (stop and start commands, as dispatch would), so starts-per-hour has something to count.
+    for (const [offset, running] of [[-3 * HOUR, false], [-2.5 * HOUR, true], [-2 * HOUR, false]] as const) {
+      await ingest('hydrowatch/plant1/pump/P-03/command', JSON.stringify({ command: running ? 'start' : 'stop', ts: endMs + offset - 1000 }), endMs + offset - 1000);
+      for (let s = 0; s < 10; s++) {
+        await ingest('hydrowatch/plant1/pump/P-03/telemetry', JSON.stringify({ ts: endMs + offset + s * 60_000, values: { running, flow_m3h: running ? 400 : 0 } }), endMs + offset + s * 60_000);
+      }
+    }
     await ingest(statusTopic('south', 'meter', 'M-S'), '{"online":false}', endMs - HOUR);
     // Garbage from a faulty device: dead-lettered with its reason, counted.
     for (let i = 0; i < 5; i++) {
