@@ -147,15 +147,15 @@ describe('dashboard panel queries against InfluxDB after a simulated heat wave',
     const raw = await query(`SELECT "running" FROM "pump" WHERE time >= ${fullStartMs}ms GROUP BY "asset"`);
     const truth = new Map<string, { runMinutes: Set<number>; starts: number; last: boolean }>();
     for (const s of raw) {
-      let previous: boolean | undefined;
       const entry = { runMinutes: new Set<number>(), starts: 0, last: false };
       for (const [time, running] of s.values ?? []) {
         if (running === true) entry.runMinutes.add(Math.floor(Number(time) / 60_000));
-        // A start needs a stopped minute before it: the panel counts minutes, as an operator would.
-        if (previous === false && running === true && !entry.runMinutes.has(Math.floor(Number(time) / 60_000) - 1)) entry.starts++;
-        previous = running as boolean;
         entry.last = running as boolean;
       }
+      // A start is a running minute after a minute without running, counted from the range's first
+      // minute on (the panel fills minutes without readings with 0, as an operator reads a chart).
+      const firstMinute = Math.floor(fullStartMs / 60_000);
+      for (const minute of entry.runMinutes) if (!entry.runMinutes.has(minute - 1) && minute - 1 >= firstMinute) entry.starts++;
       truth.set(s.tags!.asset!, entry);
     }
 
