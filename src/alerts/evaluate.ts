@@ -105,17 +105,36 @@ const HISTORY_MS = 3 * 3_600_000;
 const HISTORY_MAX_SAMPLES = 4000;
 
 const key = (site: string, asset: string) => `${site}/${asset}`;
+
+/** The rules that read an asset's history; for other assets none is kept (at 1 reading/s it is ~4000 samples each). */
+const HISTORY_RULES: ReadonlySet<Rule['kind']> = new Set(['rate_of_change', 'stuck', 'canal_blockage']);
+
+// Scopes are globs over site, kind and asset: match them once per asset and rule list, not on every reading.
+const scopeCache = new WeakMap<readonly Rule[], Map<string, { rules: Rule[]; needsHistory: boolean }>>();
+
+function rulesInScope(rules: readonly Rule[], site: string, kind: string, asset: string): { rules: Rule[]; needsHistory: boolean } {
+  let byAsset = scopeCache.get(rules);
+  if (!byAsset) scopeCache.set(rules, (byAsset = new Map()));
+  const k = `${site}/${kind}/${asset}`;
+  let scoped = byAsset.get(k);
+  if (!scoped) {
+    const matching = rules.filter((rule) => inScope(rule, site, kind, asset));
+    byAsset.set(k, (scoped = { rules: matching, needsHistory: matching.some((rule) => HISTORY_RULES.has(rule.kind)) }));
+  }
+  return scoped;
+}
 const conditionKey = (rule: string, site: string, asset: string) => `${rule}|${site}|${asset}`;
 
 export function evaluate(reading: Reading, state: EvalState, rules: readonly Rule[], context: EvalContext, receivedAt = reading.ts): ConditionEvent[] {
   const assetKey = key(reading.site, reading.asset);
-  observeReading(reading, state, receivedAt);
+  const scoped = rulesInScope(rules, reading.site, reading.kind, reading.asset);
+  observeReading(reading, state, receivedAt, scoped.needsHistory);
   const registered = context.asset(reading.site, reading.asset);
   const region = registered?.region ?? 'default';
   const heatwave = context.heatwaveActive(region);
   const events: ConditionEvent[] = [];
-  for (const baseRule of rules) {
-    if (!baseRule.enabled || !inScope(baseRule, reading.site, reading.kind, reading.asset)) continue;
+  for (const baseRule of scoped.rules) {
+    if (!baseRule.enabled) continue;
     const rule = effectiveRule(baseRule, heatwave);
     const observation = rule.heatwaveOnly && !heatwave ? { violating: false } : observe(rule, reading, assetKey, registered, state, context);
     if (observation === undefined) continue;
@@ -176,17 +195,21 @@ export function activeConditions(state: EvalState): string[] {
   return [...state.conditions.entries()].filter(([, c]) => c.active).map(([k]) => k);
 }
 
-function observeReading(reading: Reading, state: EvalState, receivedAt: number): void {
+function observeReading(reading: Reading, state: EvalState, receivedAt: number, keepHistory: boolean): void {
   const assetKey = key(reading.site, reading.asset);
   state.seen.set(assetKey, { site: reading.site, kind: reading.kind, asset: reading.asset, receivedAt });
-  const latest = { ...state.latest.get(assetKey), ...reading.values };
-  state.latest.set(assetKey, latest);
+  // Merged in place: a copy per reading was most of this function's cost.
+  const previous = state.latest.get(assetKey);
+  const latest = previous ? Object.assign(previous, reading.values) : { ...reading.values };
+  if (!previous) state.latest.set(assetKey, latest);
 
-  let history = state.history.get(assetKey);
-  if (!history) state.history.set(assetKey, (history = []));
-  history.push({ ts: reading.ts, values: reading.values });
-  if (history.length > 1 && history[history.length - 2]!.ts > reading.ts) history.sort((a, b) => a.ts - b.ts);
-  while (history.length > HISTORY_MAX_SAMPLES || (history.length > 0 && history[0]!.ts < reading.ts - HISTORY_MS)) history.shift();
+  if (keepHistory) {
+    let history = state.history.get(assetKey);
+    if (!history) state.history.set(assetKey, (history = []));
+    history.push({ ts: reading.ts, values: reading.values });
+    if (history.length > 1 && history[history.length - 2]!.ts > reading.ts) history.sort((a, b) => a.ts - b.ts);
+    while (history.length > HISTORY_MAX_SAMPLES || (history.length > 0 && history[0]!.ts < reading.ts - HISTORY_MS)) history.shift();
+  }
 
   if (reading.kind === 'pump' && typeof reading.values.running === 'boolean') {
     const pump = pumpState(state, assetKey);
@@ -223,6 +246,9 @@ function pumpState(state: EvalState, assetKey: string): PumpState {
   return pump;
 }
 
+/** Not violating and no condition open: track() keeps nothing of it, so its value and detail need not be built. */
+const QUIET: Observation = Object.freeze({ violating: false });
+
 function observe(rule: Rule, reading: Reading, assetKey: string, registered: AssetConfig | undefined, state: EvalState, context: EvalContext): Observation | undefined {
   const latest = state.latest.get(assetKey) ?? {};
   const condition = state.conditions.get(conditionKey(rule.id, reading.site, reading.asset));
@@ -233,10 +259,12 @@ function observe(rule: Rule, reading: Reading, assetKey: string, registered: Ass
       const active = condition?.active ?? false;
       if (rule.above !== undefined) {
         const violating = active ? value > rule.above - rule.deadband : value > rule.above;
+        if (!violating && !condition && rule.below === undefined) return QUIET;
         if (violating || rule.below === undefined) return { violating, value, threshold: rule.above, detail: `${rule.field} ${value} above ${rule.above}` };
       }
       const below = rule.below!;
       const violating = active ? value < below + rule.deadband : value < below;
+      if (!violating && !condition) return QUIET;
       return { violating, value, threshold: below, detail: `${rule.field} ${value} below ${below}` };
     }
     case 'rate_of_change': {
@@ -274,12 +302,14 @@ function observe(rule: Rule, reading: Reading, assetKey: string, registered: Ass
       const pump = state.pumps.get(assetKey);
       if (!pump) return undefined;
       const starts = pump.starts.filter((t) => t > reading.ts - 3_600_000).length;
+      if (starts <= rule.maxStartsPerHour && !condition) return QUIET;
       return { violating: starts > rule.maxStartsPerHour, value: starts, threshold: rule.maxStartsPerHour, detail: `${starts} starts in the last hour` };
     }
     case 'pump_no_flow': {
       const running = latest.running;
       const flow = latest.flow_m3h;
       if (typeof running !== 'boolean' || typeof flow !== 'number') return undefined;
+      if (!(running && flow < rule.minFlow_m3h) && !condition) return QUIET;
       return { violating: running && flow < rule.minFlow_m3h, value: flow, threshold: rule.minFlow_m3h, detail: `running with ${flow} m³/h` };
     }
     case 'time_to_empty': {

@@ -109,6 +109,17 @@ export const DEFAULT_RULES: RuleInput[] = [
 /** Glob match for scopes: `*` any run, `?` one character, `{a,b}` alternatives. */
 export function globMatch(pattern: string, value: string): boolean {
   if (pattern === '*') return true;
+  let regex = compiledGlobs.get(pattern);
+  if (regex === undefined) compiledGlobs.set(pattern, (regex = compileGlob(pattern)));
+  return regex !== null && regex.test(value);
+}
+
+// Scopes are matched for every rule on every reading; compiling each glob anew was most of ingest's
+// CPU (bench/). Patterns come from the config, so the cache stays small.
+const compiledGlobs = new Map<string, RegExp | null>();
+
+/** null for a pattern that can never match (an unclosed `{`). */
+function compileGlob(pattern: string): RegExp | null {
   let regex = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -116,12 +127,12 @@ export function globMatch(pattern: string, value: string): boolean {
     else if (c === '?') regex += '.';
     else if (c === '{') {
       const end = pattern.indexOf('}', i);
-      if (end < 0) return false;
+      if (end < 0) return null;
       regex += `(?:${pattern.slice(i + 1, end).split(',').map(escapeRegex).join('|')})`;
       i = end;
     } else regex += escapeRegex(c);
   }
-  return new RegExp(`^${regex}$`).test(value);
+  return new RegExp(`^${regex}$`);
 }
 
 const escapeRegex = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

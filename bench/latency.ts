@@ -1,0 +1,126 @@
+// Latency probes, run by the runner (not the generator) while a step is under way.
+//  - publish → queryable: polls InfluxDB for new points of a few probe devices; a point's time is
+//    its `ts`, which the generator set to the send time, so latency = when the poll saw it − ts.
+//    Resolution: one poll (~10–30 ms here); the figure errs on the slow side.
+//  - publish → alert: subscribes to hydrowatch's retained alert topics; the body's raisedAt is the
+//    crossing reading's ts (its send time), so latency = arrival − raisedAt.
+import * as hdr from 'hdr-histogram-js';
+import mqtt from 'mqtt';
+import { probePointsAfter } from './lib/influx.js';
+import { sleep } from './lib/proc.js';
+
+export type Histogram = hdr.Histogram;
+
+export const newHistogram = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000, numberOfSignificantValueDigits: 3 });
+
+export interface LatencySummary {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export function summarize(histogram: hdr.Histogram): LatencySummary {
+  if (histogram.totalCount === 0) return { samples: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN };
+  return { samples: histogram.totalCount, p50Ms: histogram.getValueAtPercentile(50), p99Ms: histogram.getValueAtPercentile(99), maxMs: histogram.maxValue };
+}
+
+export class QueryableProbe {
+  readonly histogram = newHistogram();
+  private running = true;
+  private readonly loop: Promise<void>;
+  /** Per probe device: time of the newest point seen with every earlier one of the step seen too. */
+  private readonly contiguous = new Map<string, { nextSeq: number; ts: number }>();
+  private readonly pending = new Map<string, Map<number, number>>();
+  polls = 0;
+
+  constructor(
+    private readonly url: string,
+    private readonly db: string,
+    private readonly assets: readonly string[],
+    private readonly fromTs: number,
+    private readonly intervalMs = 10,
+  ) {
+    this.loop = this.run();
+  }
+
+  private watermark(): number {
+    let low = Number.POSITIVE_INFINITY;
+    for (const asset of this.assets) low = Math.min(low, this.contiguous.get(asset)?.ts ?? this.fromTs);
+    return Number.isFinite(low) ? low : this.fromTs;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const points = await probePointsAfter(this.url, this.db, this.assets, this.watermark());
+        const seenAt = Date.now();
+        this.polls += 1;
+        for (const point of points) this.observe(point.asset, point.seq, point.ts, seenAt);
+      } catch {
+        // A slow or failed poll only costs resolution.
+      }
+      await sleep(this.intervalMs);
+    }
+  }
+
+  private observe(asset: string, seq: number, ts: number, seenAt: number): void {
+    const state = this.contiguous.get(asset);
+    if (state !== undefined && seq < state.nextSeq) return;
+    let waiting = this.pending.get(asset);
+    if (!waiting) this.pending.set(asset, (waiting = new Map()));
+    if (waiting.has(seq)) return;
+    waiting.set(seq, ts);
+    this.histogram.recordValue(Math.max(1, seenAt - ts));
+    // Advance the contiguous mark past every seq now seen in order.
+    let mark = state ?? { nextSeq: seq, ts };
+    while (waiting.has(mark.nextSeq)) {
+      mark = { nextSeq: mark.nextSeq + 1, ts: waiting.get(mark.nextSeq)! };
+      waiting.delete(mark.nextSeq - 1);
+    }
+    this.contiguous.set(asset, mark);
+  }
+
+  async stop(): Promise<LatencySummary> {
+    this.running = false;
+    await this.loop;
+    return summarize(this.histogram);
+  }
+}
+
+export class AlertProbe {
+  readonly histogram = newHistogram();
+  raised = 0;
+  cleared = 0;
+
+  private constructor(private readonly client: mqtt.MqttClient) {}
+
+  static async start(url: string): Promise<AlertProbe> {
+    const client = await mqtt.connectAsync(url, { clientId: `bench-alerts-${process.pid}-${Date.now()}`, clean: true, reconnectPeriod: 0 });
+    const probe = new AlertProbe(client);
+    client.on('message', (_topic, payload, packet) => {
+      // Retained messages from before the step say nothing about latency.
+      if (packet.retain) return;
+      if (payload.length === 0) {
+        probe.cleared += 1;
+        return;
+      }
+      const arrived = Date.now();
+      try {
+        const body = JSON.parse(payload.toString()) as { kind?: string; alert?: { raisedAt?: string } };
+        if (body.kind !== 'raised' || !body.alert?.raisedAt) return;
+        probe.raised += 1;
+        probe.histogram.recordValue(Math.max(1, arrived - Date.parse(body.alert.raisedAt)));
+      } catch {
+        // not an alert body
+      }
+    });
+    await client.subscribeAsync('hydrowatch/alerts/#', { qos: 1 });
+    return probe;
+  }
+
+  async stop(): Promise<LatencySummary & { raised: number; cleared: number }> {
+    await this.client.endAsync(true).catch(() => undefined);
+    return { ...summarize(this.histogram), raised: this.raised, cleared: this.cleared };
+  }
+}
