@@ -118,15 +118,8 @@ export async function startService(config: Config, options: ServiceOptions): Pro
     log,
     strictAssets: config.strictAssets,
     rejectSamplesPerMinute: config.rejectSamplesPerMinute,
-    evaluate: (reading, receivedAt) => {
-      if (redisUrl) return;
-      // A bug in a rule must never stop ingestion.
-      try {
-        alerts.onReading(reading, receivedAt);
-      } catch (error) {
-        log.error(`alert evaluation failed on ${reading.site}/${reading.asset}: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    },
+    // A rule that throws is logged by the pipeline and never costs the reading.
+    evaluate: (reading, receivedAt) => (redisUrl ? undefined : alerts.onReading(reading, receivedAt)),
     onCommand: (command) => (redisUrl ? undefined : alerts.onCommand(command.site, command.asset, command.command, command.ts)),
   });
   // Sparkplug B edge nodes: decoded into the messages our own devices send, then the same pipeline.

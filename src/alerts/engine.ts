@@ -85,7 +85,7 @@ export class AlertEngine {
     }
   }
 
-  /** Every valid reading, in the pipeline, after it is spooled. */
+  /** Every valid reading, from the pipeline, while it is being spooled. */
   onReading(reading: Reading, receivedAt: number): void {
     const live = reading.ts >= this.options.clock.now() - this.liveWindowMs;
     if (reading.kind === 'weather' && typeof reading.values.air_temp_c === 'number') {

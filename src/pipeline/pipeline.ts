@@ -22,7 +22,7 @@ export interface PipelineDeps {
   log: Logger;
   strictAssets: boolean;
   rejectSamplesPerMinute: number;
-  /** Stage 6: the alert rules, on every reading once it is spooled. */
+  /** Stage 6: the alert rules, on every valid reading, while it is being spooled. */
   evaluate?: ((reading: Reading, receivedAt: number) => void) | undefined;
   /** Commands seen on the broker (a commanded stop is not a trip). */
   onCommand?: ((command: CommandUpdate) => void) | undefined;
@@ -68,12 +68,21 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       if (!enriched.ok) return deadLetter(message, enriched.reason, enriched.detail);
 
       const { reading } = enriched.value;
-      await spool.append([readingLine(reading)]);
-      metrics.accepted.labels(reading.kind).inc();
+      // The spool and the alert rules are two branches after enrich: the rules see the reading while
+      // its spool group waits for fdatasync, so an alert never waits for the disk. The device's
+      // acknowledgement still waits for the spool.
+      const spooled = spool.append([readingLine(reading)]);
       const seq = live.observeReading(reading, message.receivedAt);
       if (seq.gaps > 0) metrics.seqGaps.inc(seq.gaps);
       if (seq.duplicate) metrics.seqDuplicates.inc();
-      deps.evaluate?.(reading, message.receivedAt);
+      try {
+        deps.evaluate?.(reading, message.receivedAt);
+      } catch (error) {
+        // A bug in a rule must not cost the reading.
+        log.error(`alert rules failed on ${reading.site}/${reading.asset}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      await spooled;
+      metrics.accepted.labels(reading.kind).inc();
     },
   };
 }
