@@ -79,6 +79,8 @@ export const Config = z.strictObject({
       flavour: z.enum(['auto', 'v1', 'v2']).default('auto'),
       batchSize: z.coerce.number().int().min(1).max(50_000).default(5000),
       flushIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+      /** Batches in flight at once; the spool is still committed in order. */
+      writeConcurrency: z.coerce.number().int().min(1).max(16).default(2),
       timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
       /** 1.x: raw data kept this long, and 1-minute means kept that long (src/influx/retention.ts); unset = keep raw forever, no downsampling. */
       retention: z
@@ -88,7 +90,7 @@ export const Config = z.strictObject({
         })
         .default({}),
     })
-    .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 1000, timeoutMs: 10_000, retention: {} }),
+    .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 1000, writeConcurrency: 2, timeoutMs: 10_000, retention: {} }),
   /** Spool and state directory. */
   dataDir: z.string().min(1).default('./data'),
   /** Points held waiting for InfluxDB; past it, publishes are no longer acknowledged. */
@@ -173,6 +175,7 @@ export const ENV_KEYS: Record<string, string[]> = {
   INFLUX_ORG: ['influx', 'org'],
   INFLUX_BUCKET: ['influx', 'bucket'],
   INFLUX_FLAVOUR: ['influx', 'flavour'],
+  INFLUX_WRITE_CONCURRENCY: ['influx', 'writeConcurrency'],
   INFLUX_RAW_RETENTION: ['influx', 'retention', 'raw'],
   INFLUX_DOWNSAMPLED_RETENTION: ['influx', 'retention', 'downsampled'],
   HYDROWATCH_DATA: ['dataDir'],

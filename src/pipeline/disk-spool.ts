@@ -169,16 +169,18 @@ export class DiskSpool implements Spool {
     return done;
   }
 
-  peek(max: number): string[] {
+  peek(max: number, skip = 0): string[] {
     const out: string[] = [];
-    let from = this.headLine;
+    let from = this.headLine + Math.max(0, Math.min(skip, this.queued));
     for (const segment of this.segments) {
       if (out.length >= max) break;
-      if (from < segment.lines) {
-        const cache = this.load(segment);
-        const to = Math.min(segment.lines, from + (max - out.length));
-        for (let index = from; index < to; index++) out.push(cache[index]!);
+      if (from >= segment.lines) {
+        from -= segment.lines;
+        continue;
       }
+      const cache = this.load(segment);
+      const to = Math.min(segment.lines, from + (max - out.length));
+      for (let index = from; index < to; index++) out.push(cache[index]!);
       from = 0;
     }
     return out;

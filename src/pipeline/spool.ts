@@ -5,8 +5,8 @@
 export interface Spool {
   /** Resolves once the lines are held (waits while the spool is full). */
   append(lines: string[]): Promise<void>;
-  /** The oldest lines, without removing them. */
-  peek(max: number): string[];
+  /** The oldest lines after the first `skip`, without removing them. */
+  peek(max: number, skip?: number): string[];
   /** Removes the oldest `count` lines: InfluxDB has them. */
   commit(count: number): void;
   readonly depth: number;
@@ -39,8 +39,8 @@ export class MemorySpool implements Spool {
     this.onAppend?.();
   }
 
-  peek(max: number): string[] {
-    return this.lines.slice(this.head, this.head + max);
+  peek(max: number, skip = 0): string[] {
+    return this.lines.slice(this.head + skip, this.head + skip + max);
   }
 
   commit(count: number): void {

@@ -1,5 +1,8 @@
 // Stage 5: drains the spool into InfluxDB in batches. A batch leaves the spool only once InfluxDB
 // confirmed it (or refused it as bad input); while InfluxDB is away it retries with bounded backoff.
+// Up to `writeConcurrency` batches are in flight at once (InfluxDB takes two writes side by side
+// faster than one after the other); the spool is committed in order, so only a prefix of batches
+// that all succeeded ever leaves it.
 import type { InfluxClient } from '../influx/client.js';
 import { InfluxError } from '../influx/client.js';
 import type { Logger } from '../log.js';
@@ -9,10 +12,18 @@ import type { Spool } from './spool.js';
 export interface StoreSettings {
   batchSize: number;
   flushIntervalMs: number;
+  /** Batches written at the same time (default 1). */
+  writeConcurrency?: number | undefined;
 }
 
 const MIN_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 5000;
+
+interface InFlight {
+  count: number;
+  done: boolean;
+  task: Promise<void>;
+}
 
 export class SpoolWriter {
   private running = false;
@@ -22,6 +33,12 @@ export class SpoolWriter {
   private idle = false;
   private fillingBatch = false;
   private flushNow = false;
+  /** Batches handed to InfluxDB and not yet committed, oldest first. */
+  private readonly inFlight: InFlight[] = [];
+  /** Lines of the spool's head that are in flight or written and waiting for an earlier batch. */
+  private taken = 0;
+  /** Batches being written now. */
+  private writing = 0;
   lastSuccessAt: number | undefined;
 
   constructor(
@@ -37,7 +54,7 @@ export class SpoolWriter {
     this.running = true;
     this.spool.onAppend = () => {
       // Wake an idle writer at once, a waiting one only when a full batch is ready.
-      if (this.idle || (this.fillingBatch && this.spool.depth >= this.settings.batchSize)) this.wake?.();
+      if (this.idle || (this.fillingBatch && this.waiting >= this.settings.batchSize)) this.wake?.();
     };
     this.loop = this.run();
   }
@@ -57,53 +74,103 @@ export class SpoolWriter {
     this.spool.onAppend = undefined;
     this.wake?.();
     await this.loop;
+    await Promise.all(this.inFlight.map((batch) => batch.task));
+  }
+
+  /** Lines in the spool that no batch has taken yet. */
+  private get waiting(): number {
+    return this.spool.depth - this.taken;
+  }
+
+  private get concurrency(): number {
+    return Math.max(1, this.settings.writeConcurrency ?? 1);
   }
 
   private async run(): Promise<void> {
     while (this.running) {
-      if (this.spool.depth === 0) {
+      if (this.writing >= this.concurrency) {
+        await this.pause(1000);
+        continue;
+      }
+      if (this.waiting <= 0) {
         this.idle = true;
         await this.pause(1000);
         this.idle = false;
         continue;
       }
-      // A part-full batch waits up to the flush interval for company; a full one goes at once.
-      if (this.spool.depth < this.settings.batchSize && !this.flushNow) {
+      // A part-full batch waits up to the flush interval for company, or until a write in flight
+      // comes back (InfluxDB keeps up: under load, batches then grow with the write time itself);
+      // a full one goes at once.
+      if (this.waiting < this.settings.batchSize && !this.flushNow) {
         this.fillingBatch = true;
         await this.pause(this.settings.flushIntervalMs);
         this.fillingBatch = false;
         if (!this.running) break;
+        if (this.writing >= this.concurrency || this.waiting <= 0) continue;
       }
-      await this.writeOneBatch();
+      this.startBatch();
     }
   }
 
-  private async writeOneBatch(): Promise<void> {
-    const batch = this.spool.peek(this.settings.batchSize);
+  private startBatch(): void {
+    const batch = this.spool.peek(this.settings.batchSize, this.taken);
     if (batch.length === 0) return;
-    const stopTimer = this.metrics.writeDuration.startTimer();
-    try {
-      await this.influx.write(batch);
-      stopTimer();
-      this.spool.commit(batch.length);
-      this.metrics.written.inc(batch.length);
-      this.metrics.influxUp.set(1);
-      this.lastSuccessAt = Date.now();
-      this.backoffMs = MIN_BACKOFF_MS;
-    } catch (error) {
-      const failure = error instanceof InfluxError ? error : new InfluxError(String(error), true);
-      this.metrics.writeErrors.labels(String(failure.retryable)).inc();
-      if (!failure.retryable) {
-        // InfluxDB 1.x writes the good points of a 400 batch; the rest can never be written.
-        this.log.error(`InfluxDB refused a batch of ${batch.length} points: ${failure.message}`);
-        this.spool.commit(batch.length);
-        this.metrics.refused.inc(batch.length);
-        return;
-      }
-      this.metrics.influxUp.set(0);
-      await this.pause(this.backoffMs);
-      this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+    this.taken += batch.length;
+    this.writing += 1;
+    const entry: InFlight = { count: batch.length, done: false, task: Promise.resolve() };
+    entry.task = this.writeUntilDone(batch).then(
+      (written) => {
+        this.writing -= 1;
+        entry.done = written;
+        this.commitDone();
+        this.wake?.();
+      },
+      (error: unknown) => {
+        this.writing -= 1;
+        this.log.error(`InfluxDB writer: ${error instanceof Error ? error.message : String(error)}`);
+        this.wake?.();
+      },
+    );
+    this.inFlight.push(entry);
+  }
+
+  /** Commits, in order, the batches at the head that are done. */
+  private commitDone(): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.done) {
+      const { count } = this.inFlight.shift()!;
+      this.taken -= count;
+      this.spool.commit(count);
     }
+  }
+
+  /** Writes one batch, retrying while InfluxDB is away; false when the writer stopped before it got through. */
+  private async writeUntilDone(batch: string[]): Promise<boolean> {
+    while (this.running) {
+      const stopTimer = this.metrics.writeDuration.startTimer();
+      try {
+        await this.influx.write(batch);
+        stopTimer();
+        this.metrics.written.inc(batch.length);
+        this.metrics.influxUp.set(1);
+        this.lastSuccessAt = Date.now();
+        this.backoffMs = MIN_BACKOFF_MS;
+        return true;
+      } catch (error) {
+        const failure = error instanceof InfluxError ? error : new InfluxError(String(error), true);
+        this.metrics.writeErrors.labels(String(failure.retryable)).inc();
+        if (!failure.retryable) {
+          // InfluxDB 1.x writes the good points of a 400 batch; the rest can never be written.
+          this.log.error(`InfluxDB refused a batch of ${batch.length} points: ${failure.message}`);
+          this.metrics.refused.inc(batch.length);
+          return true;
+        }
+        this.metrics.influxUp.set(0);
+        const backoff = this.backoffMs;
+        this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
+        await sleepUnless(backoff, () => !this.running);
+      }
+    }
+    return false;
   }
 
   /** Sleeps for `ms`, or until woken. */
@@ -121,3 +188,9 @@ export class SpoolWriter {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Sleeps for `ms`, checking every 50 ms whether to stop early. */
+async function sleepUnless(ms: number, stop: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (!stop() && Date.now() < until) await sleep(Math.min(50, until - Date.now()));
+}

@@ -52,6 +52,16 @@ describe('DiskSpool', () => {
     expect(readFileSync(path.join(dir, file!), 'utf8').split('\n')).toHaveLength(7); // 6 lines + the final newline
   });
 
+  it('peeks past the lines already taken, across segment boundaries (the writer keeps two batches out)', async () => {
+    const spool = await spoolAt({ segmentBytes: 4096 });
+    for (let i = 1; i <= 300; i += 10) await spool.append(lines(i, i + 9));
+    expect(segmentFiles().length).toBeGreaterThan(3);
+    spool.commit(45);
+    for (const [max, skip] of [[60, 0], [60, 70], [100, 200], [100, 250], [10, 255], [10, 400]] as const) {
+      expect(spool.peek(max, skip)).toEqual(lines(46 + skip, Math.min(300, 45 + skip + max)).slice(0, Math.max(0, Math.min(max, 255 - skip))));
+    }
+  });
+
   it('never strands an append, however appends and group commits interleave', async () => {
     const spool = await spoolAt();
     const producers = Array.from({ length: 20 }, async (_, p) => {
