@@ -39,7 +39,7 @@ export const CHANNELS: Record<string, ChannelFactory> = {
   'crew-webhook': (config, deps) => createCrewWebhookNotifier({ secret: config.webhookSecret, mainUrl: config.webhookUrl, fetch: deps.fetch }),
   alertmanager: (config, deps) =>
     config.alertmanagerUrl ? new AlertmanagerNotifier({ url: config.alertmanagerUrl, timezone: deps.timezone, fetch: deps.fetch }) : undefined,
-  mqtt: (_config, deps) => (deps.publish ? createMqttNotifier(deps.publish) : undefined),
+  mqtt: (_config, deps) => (deps.publish ? createMqttNotifier(deps.publish, { log: deps.log }) : undefined),
   email: (config, deps) => (config.smtp ? createEmailNotifier(config.smtp, { timezone: deps.timezone, log: deps.log }) : undefined),
 };
 

@@ -1,8 +1,20 @@
 // The MQTT alert topic (design §2): `hydrowatch/alerts/{site}/{asset}/{rule}`, retained with the
 // JSON body (body.ts) while the alert is active (acknowledged or shelved included), and an empty
 // retained payload — which deletes the retained message — once it is no longer active.
+//
+// Publishes go out in order without waiting for one another's acknowledgement (up to `window` at
+// once): MQTT keeps one connection's QoS 1 messages in order, and waiting for each PUBACK in turn
+// made this channel the slowest step of an alert during a flood (a broker busy with readings
+// answers each one late). A publish that fails later is sent again if it is still the newest
+// for its topic, so a stale state never overwrites a newer one.
+//
+// The window stays small on purpose: aedes delivers at most 100 messages at a time (its
+// `concurrency`) and queues the rest, and mqemitter 7 drains that queue by recursion: with a
+// window of 256 alert publishes to a QoS 1 subscriber, the queued readings behind them overflowed
+// the stack and killed the process (bench, 20k readings/s, 1 % alerts).
 import { notificationBody } from './body.js';
 import type { ChannelNotifier } from './channel.js';
+import type { Logger } from '../../log.js';
 import { TOPIC_ROOT } from '../../schema.js';
 import { type AlertRecord, isActive, type Notification } from '../types.js';
 
@@ -12,17 +24,63 @@ export type MqttPublish = (topic: string, payload: string | Buffer, options: { r
 export const alertTopic = (alert: Pick<AlertRecord, 'site' | 'asset' | 'rule'>): string =>
   `${TOPIC_ROOT}/alerts/${alert.site}/${alert.asset}/${alert.rule}`;
 
-export function createMqttNotifier(publish: MqttPublish): ChannelNotifier {
-  const deliver = (notification: Notification): Promise<void> => {
-    const payload = isActive(notification.alert) ? JSON.stringify(notificationBody(notification)) : '';
-    return publish(alertTopic(notification.alert), payload, { retain: true, qos: 1 });
+export interface MqttNotifierOptions {
+  /** Publishes not yet acknowledged before send() waits for the oldest (default 16). */
+  window?: number;
+  /** Tries of a publish that fails after send() returned (default 5). */
+  attempts?: number;
+  log?: Logger | undefined;
+}
+
+export function createMqttNotifier(publish: MqttPublish, options: MqttNotifierOptions = {}): ChannelNotifier {
+  const window = options.window ?? 16;
+  const attempts = options.attempts ?? 5;
+  const inFlight: Array<Promise<void>> = [];
+  /** Per topic, the number of the newest publish: an older one that failed is not sent again. */
+  const newest = new Map<string, number>();
+  let next = 0;
+
+  const start = (topic: string, payload: string, number: number, attempt: number): void => {
+    const sent = publish(topic, payload, { retain: true, qos: 1 }).then(
+      () => {
+        if (newest.get(topic) === number) newest.delete(topic);
+      },
+      (error: unknown) => {
+        if (newest.get(topic) !== number) return; // a newer state of this alert went out after it
+        if (attempt >= attempts) {
+          newest.delete(topic);
+          options.log?.warn(`notify: mqtt gave up publishing ${topic} after ${attempt} tries: ${error instanceof Error ? error.message : String(error)}`);
+          return;
+        }
+        start(topic, payload, number, attempt + 1);
+      },
+    );
+    inFlight.push(sent);
+    void sent.finally(() => inFlight.splice(inFlight.indexOf(sent), 1));
   };
+
+  const deliver = async (notification: Notification): Promise<void> => {
+    while (inFlight.length >= window) await inFlight[0];
+    const topic = alertTopic(notification.alert);
+    const payload = isActive(notification.alert) ? JSON.stringify(notificationBody(notification)) : '';
+    const number = ++next;
+    newest.set(topic, number);
+    start(topic, payload, number, 1);
+  };
+
   return {
     name: 'mqtt',
     send: deliver,
     // The embedded broker keeps retained messages in memory: after a restart, publish them again.
     async restore(open) {
       for (const notification of open) if (isActive(notification.alert)) await deliver(notification);
+    },
+    /** Waits (at most 5 s: a broker that is gone never answers) for the publishes still out. */
+    async close() {
+      const deadline = Date.now() + 5000;
+      while (inFlight.length > 0 && Date.now() < deadline) {
+        await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
+      }
     },
   };
 }
