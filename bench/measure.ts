@@ -37,6 +37,13 @@ export interface Plan {
   burstStallMs: number;
   window: number;
   idleSettleMs: number;
+  /**
+   * Idle memory once settled: when the connections live in a Node process (aedes alone, hydrowatch
+   * with its embedded broker), RSS is also read once V8 has let go of what the connection storm left
+   * behind (it does so on its own some 20–30 s later): up to this long, before and after connecting.
+   * 0 = only the reading right after connecting.
+   */
+  idleSettledMs?: number;
 }
 
 export interface StepOutcome {
@@ -72,7 +79,9 @@ export interface ContenderRun {
   /** First step rate that failed, if any (the max lies below it). */
   failedRate: number | undefined;
   steps: StepOutcome[];
-  idle: { devices: number; rssBeforeMb: number; rssAfterMb: number; mbPer1000: number; brokerMbPer1000: number } | undefined;
+  idle:
+    | { devices: number; rssBeforeMb: number; rssAfterMb: number; mbPer1000: number; brokerMbPer1000: number; settled?: { rssBeforeMb: number; rssAfterMb: number; mbPer1000: number } | undefined }
+    | undefined;
   latency: (StepOutcome & { queryable: LatencySummary; alert: (LatencySummary & { raised: number; cleared: number; crossings: number }) | undefined }) | undefined;
   /** CPU-seconds per million readings at 80 % of max: the contender's own processes, and its external broker. */
   cpuPerMillion: { own: number; broker: number } | undefined;
@@ -250,6 +259,10 @@ export class Measurer {
         await sleep(plan.idleSettleMs);
         const pids = [...running.pids()];
         const brokerPid = running.brokerPid();
+        const total = (): number => pids.reduce((sum, pid) => sum + rssBytes(pid), 0) + rssBytes(brokerPid);
+        // The connections live in a Node process of the contender's (not in Mosquitto): read it settled too.
+        const settles = (plan.idleSettledMs ?? 0) > 0 && (brokerPid === undefined || brokerPid !== this.ctx.mosquitto?.pid);
+        const settledBefore = settles ? await settledRss(total, plan.idleSettledMs!) : undefined;
         const ownBefore = pids.reduce((sum, pid) => sum + rssBytes(pid), 0);
         const brokerBefore = rssBytes(brokerPid);
         if (process.env.BENCH_DEBUG && running.stats) this.ctx.log(`    before devices: ${JSON.stringify(await running.stats())}`);
@@ -267,6 +280,11 @@ export class Measurer {
           brokerMbPer1000: round1(mb(brokerAfter - brokerBefore) / per1000),
         };
         this.ctx.log(`  idle: ${fmt(plan.idleDevices)} devices connected, RSS ${run.idle.rssBeforeMb} → ${run.idle.rssAfterMb} MB (${run.idle.mbPer1000} MB per 1,000)`);
+        if (settledBefore !== undefined) {
+          const settledAfter = await settledRss(total, plan.idleSettledMs!);
+          run.idle.settled = { rssBeforeMb: round1(mb(settledBefore)), rssAfterMb: round1(mb(settledAfter)), mbPer1000: round1(mb(settledAfter - settledBefore) / per1000) };
+          this.ctx.log(`  idle, settled: RSS ${run.idle.settled.rssBeforeMb} → ${run.idle.settled.rssAfterMb} MB (${run.idle.settled.mbPer1000} MB per 1,000)`);
+        }
         if (plan.idleDevices !== plan.devices) {
           await this.generator.disconnect();
           await this.connect(running, `${base}_a`);
@@ -342,3 +360,24 @@ export class Measurer {
 export const fmt = (n: number): string => Math.round(n).toLocaleString('en');
 
 const geometric = (from: number, factor: number, count: number): number[] => Array.from({ length: count }, (_, i) => Math.round(from * factor ** i));
+
+/**
+ * RSS once V8 gave back the garbage of a burst of work: polled every second until it fell by a
+ * tenth from the first reading and held for 3 s, or until `maxMs` (then the lowest reading).
+ */
+async function settledRss(read: () => number, maxMs: number): Promise<number> {
+  const first = read();
+  let lowest = first;
+  let heldSince: number | undefined;
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline) {
+    await sleep(1000);
+    const now = read();
+    lowest = Math.min(lowest, now);
+    if (now <= first * 0.9) {
+      heldSince ??= Date.now();
+      if (Date.now() - heldSince >= 3000) return now;
+    } else heldSince = undefined;
+  }
+  return lowest;
+}

@@ -29,6 +29,8 @@ export interface ContenderSummary {
   cpuOwnPerMillion: number;
   cpuBrokerPerMillion: number;
   mbPer1000Idle: number;
+  /** Settled (see Plan.idleSettledMs); NaN when not measured. */
+  mbPer1000IdleSettled: number;
   burstPublished: number;
   burstLost: number;
   errors: string[];
@@ -74,6 +76,7 @@ export function summarize(rounds: BenchResults['rounds']): Summary {
       cpuOwnPerMillion: med(runs.map((r) => r.cpuPerMillion?.own ?? Number.NaN)),
       cpuBrokerPerMillion: med(runs.map((r) => r.cpuPerMillion?.broker ?? Number.NaN)),
       mbPer1000Idle: med(runs.map((r) => r.idle?.mbPer1000 ?? Number.NaN)),
+      mbPer1000IdleSettled: med(runs.map((r) => r.idle?.settled?.mbPer1000 ?? Number.NaN)),
       burstPublished: runs.reduce((sum, r) => sum + (r.burst?.sent ?? 0), 0),
       burstLost: runs.reduce((sum, r) => sum + (r.burst?.lost ?? 0), 0),
       errors: runs.flatMap((r) => (r.error ? [r.error] : [])),
@@ -110,7 +113,16 @@ export function summarize(rounds: BenchResults['rounds']): Summary {
     targets.push({ target: `${id}: zero loss in the burst`, measured: `${fmt(c.burstLost)} lost of ${fmt(c.burstPublished)}`, met: c.burstPublished > 0 ? c.burstLost === 0 : undefined });
   }
   const embedded = byId.get('A-embedded');
-  if (embedded) targets.push({ target: 'A-embedded: ≤ 10 MB RSS per 1,000 idle devices', measured: `${embedded.mbPer1000Idle} MB`, met: Number.isFinite(embedded.mbPer1000Idle) ? embedded.mbPer1000Idle <= 10 : undefined });
+  if (embedded) {
+    // Judged once settled when that was measured (the full run); right after connecting otherwise.
+    const settled = Number.isFinite(embedded.mbPer1000IdleSettled);
+    const figure = settled ? embedded.mbPer1000IdleSettled : embedded.mbPer1000Idle;
+    targets.push({
+      target: `A-embedded: ≤ 10 MB RSS per 1,000 idle devices${settled ? ' (settled)' : ''}`,
+      measured: `${figure} MB${settled ? ` (${embedded.mbPer1000Idle} MB right after 10,000 connected at once)` : ''}`,
+      met: Number.isFinite(figure) ? figure <= 10 : undefined,
+    });
+  }
   const c = byId.get('C-node-red');
   if (c && c.burstPublished > 0) targets.push({ target: 'C-node-red (per message) drops readings in the same burst', measured: `${fmt(c.burstLost)} lost of ${fmt(c.burstPublished)}`, met: c.burstLost > 0 });
   return { contenders, influxWritePointsPerS, ratios, targets };
@@ -142,7 +154,7 @@ export function markdown(results: BenchResults): string {
       `medians over rounds; ratios per round, then their median. InfluxDB raw write: **${fmt(s.influxWritePointsPerS)} points/s** (gzip batches of 5000).`,
   );
   lines.push('');
-  lines.push('| contender | max zero-loss readings/s | × raw aedes | × B | publish→queryable p50 / p99 ms | publish→alert p50 / p99 ms | CPU-s per M readings (own + broker) | RSS MB per 1,000 idle devices | burst: lost / published |');
+  lines.push('| contender | max zero-loss readings/s | × raw aedes | × B | publish→queryable p50 / p99 ms | publish→alert p50 / p99 ms | CPU-s per M readings (own + broker) | RSS MB per 1,000 idle devices (settled) | burst: lost / published |');
   lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of s.contenders) {
     const name = LABELS[c.contender] ?? c.contender;
@@ -150,7 +162,7 @@ export function markdown(results: BenchResults): string {
     lines.push(
       `| ${name} | ${c.belowRate !== undefined && Number.isFinite(c.belowRate) ? `< ${fmt(c.belowRate)}` : fmt(c.maxRate)}${c.maxRates.length > 1 ? ` (${c.maxRates.map(fmt).join(', ')})` : ''} | ${num(c.maxRate / rawAedes, 2)} | ${cal ? '–' : num(c.maxRate / floor, 2)} | ` +
         `${cal ? '–' : `${ms(c.queryableP50Ms)} / ${ms(c.queryableP99Ms)}`} | ${c.group === 'A' ? `${ms(c.alertP50Ms)} / ${ms(c.alertP99Ms)}` : '–'} | ` +
-        `${cal ? `– + ${num(c.cpuBrokerPerMillion)}` : `${num(c.cpuOwnPerMillion)} + ${num(c.cpuBrokerPerMillion)}`} | ${num(c.mbPer1000Idle)} | ` +
+        `${cal ? `– + ${num(c.cpuBrokerPerMillion)}` : `${num(c.cpuOwnPerMillion)} + ${num(c.cpuBrokerPerMillion)}`} | ${num(c.mbPer1000Idle)}${Number.isFinite(c.mbPer1000IdleSettled) ? ` (${num(c.mbPer1000IdleSettled)})` : ''} | ` +
         `${c.burstPublished > 0 ? `${fmt(c.burstLost)} / ${fmt(c.burstPublished)}` : '–'} |` +
         (c.errors.length > 0 ? ` ⚠ ${c.errors.length} error(s)` : ''),
     );

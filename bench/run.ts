@@ -77,6 +77,7 @@ export const FULL_PLAN: Plan = {
   burstStallMs: 5000,
   window: 16,
   idleSettleMs: 2000,
+  idleSettledMs: 45_000,
 };
 
 export interface RunOptions {
