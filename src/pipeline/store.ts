@@ -118,19 +118,21 @@ export class SpoolWriter {
     this.taken += batch.length;
     this.writing += 1;
     const entry: InFlight = { count: batch.length, done: false, task: Promise.resolve() };
-    entry.task = this.writeUntilDone(batch).then(
-      (written) => {
-        this.writing -= 1;
-        entry.done = written;
-        this.commitDone();
-        this.wake?.();
-      },
-      (error: unknown) => {
-        this.writing -= 1;
-        this.log.error(`InfluxDB writer: ${error instanceof Error ? error.message : String(error)}`);
-        this.wake?.();
-      },
-    );
+    entry.task = (async () => {
+      // writeUntilDone handles every InfluxDB answer; should anything else throw, the batch is
+      // tried again rather than left behind (nothing after it could ever leave the spool).
+      while (!entry.done && this.running) {
+        try {
+          entry.done = await this.writeUntilDone(batch);
+        } catch (error) {
+          this.log.error(`InfluxDB writer: ${error instanceof Error ? error.message : String(error)}`);
+          await sleepUnless(MAX_BACKOFF_MS, () => !this.running);
+        }
+      }
+      this.writing -= 1;
+      this.commitDone();
+      this.wake?.();
+    })();
     this.inFlight.push(entry);
   }
 
