@@ -9,7 +9,7 @@ import { InfluxClient, quoteIdent } from './influx/client.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from './ingest/embedded-broker.js';
 import { type MqttSubscriber, startMqttSubscriber } from './ingest/mqtt-subscriber.js';
 import { LiveState } from './live.js';
-import type { Logger } from './log.js';
+import { type Logger, redactUrl } from './log.js';
 import { Metrics } from './metrics.js';
 import { AssetRegistry } from './pipeline/enrich.js';
 import { createPipeline, type Pipeline } from './pipeline/pipeline.js';
@@ -332,13 +332,3 @@ async function restoreLiveState(influx: InfluxClient, live: LiveState, log: Logg
 }
 
 const displayHost = (host: string): string => (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { Gauge, type Registry } from 'prom-client';
 import type { AlertEngine } from '../alerts/engine.js';
-import type { Logger } from '../log.js';
+import { type Logger, redactUrl } from '../log.js';
 import type { InboundMessage } from '../pipeline/types.js';
 import type { AlertFeed } from './alert-feed.js';
 import { RedisLease } from './lease.js';
@@ -199,14 +199,4 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       return closing;
     },
   };
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }

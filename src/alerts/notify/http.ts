@@ -1,6 +1,7 @@
 // HTTP delivery shared by the webhook and Alertmanager notifiers: a timeout on every request, and
 // an error that says whether trying again can help.
 import { DeliveryError } from './channel.js';
+import { redactUrl } from '../../log.js';
 
 export interface PostOptions {
   headers?: Record<string, string>;
@@ -20,13 +21,13 @@ export async function post(url: string, body: string, options: PostOptions): Pro
       signal: AbortSignal.timeout(options.timeoutMs),
     });
   } catch (error) {
-    throw new DeliveryError(`POST ${redact(url)}: ${networkReason(error)}`, true, { cause: error });
+    throw new DeliveryError(`POST ${redactUrl(url)}: ${networkReason(error)}`, true, { cause: error });
   }
   // Drain the body so the connection is released; its text helps the log line on failure.
   const text = await response.text().catch(() => '');
   if (response.ok) return;
   const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-  throw new DeliveryError(`POST ${redact(url)}: HTTP ${response.status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`, retryable);
+  throw new DeliveryError(`POST ${redactUrl(url)}: HTTP ${response.status}${text ? `: ${text.slice(0, 200).trim()}` : ''}`, retryable);
 }
 
 function networkReason(error: unknown): string {
@@ -39,16 +40,3 @@ function networkReason(error: unknown): string {
   return String(error);
 }
 
-/** Credentials in a URL never reach a log line. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.username || parsed.password) {
-      parsed.username = '***';
-      parsed.password = '';
-    }
-    return parsed.toString();
-  } catch {
-    return '(invalid URL)';
-  }
-}
