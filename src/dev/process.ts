@@ -1,6 +1,7 @@
 // Runs a local server process (influxd, mosquitto) with its output in a log file and a reliable stop.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { findBinary } from './apt.js';
 
 export interface ServiceOptions {
@@ -91,4 +92,26 @@ export function spawnService(command: string, args: string[], opts: ServiceOptio
       return stopping;
     },
   };
+}
+
+/**
+ * Waits for a freshly spawned server to be ready (`wait` gets a check that fails at once if the
+ * process exited). On failure stops it, deletes its data dir and throws; on success returns its
+ * dispose(): stop, then delete the data dir, once however often it is called.
+ */
+export async function readyOrCleanUp(name: string, proc: ServiceProcess, dataDir: string, wait: (check: () => void) => Promise<void>): Promise<() => Promise<void>> {
+  const cleanUp = async (): Promise<void> => {
+    await proc.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    await wait(() => {
+      if (proc.hasExited()) throw new Error(`${name} exited during startup:\n${proc.logTail()}`);
+    });
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+  let disposing: Promise<void> | undefined;
+  return () => (disposing ??= cleanUp());
 }

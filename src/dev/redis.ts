@@ -1,10 +1,10 @@
 // Starts a private Redis (Debian's redis-server) on loopback for the cluster tests, the benchmark and the demo.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureDebianPackages } from './apt.js';
 import { canConnect, freePort, waitForPort } from './ports.js';
-import { spawnService, type ServiceProcess } from './process.js';
+import { readyOrCleanUp, spawnService, type ServiceProcess } from './process.js';
 
 export interface LocalRedis {
   /** redis://127.0.0.1:PORT */
@@ -23,24 +23,6 @@ export async function startRedis(opts: { port?: number; log?: (line: string) => 
   // No RDB snapshots or AOF: a test's Redis lives as long as the test.
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dataDir, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'];
   const proc: ServiceProcess = spawnService(redisServer, args, { logFile: path.join(dataDir, 'redis.log'), log: opts.log });
-  try {
-    await waitForPort(port, 10_000, { check: () => { if (proc.hasExited()) throw new Error(`redis-server exited during startup:\n${proc.logTail()}`); } });
-  } catch (error) {
-    await proc.stop();
-    await rm(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  let disposing: Promise<void> | undefined;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    dataDir,
-    dispose() {
-      disposing ??= (async () => {
-        await proc.stop();
-        await rm(dataDir, { recursive: true, force: true });
-      })();
-      return disposing;
-    },
-  };
+  const dispose = await readyOrCleanUp('redis-server', proc, dataDir, (check) => waitForPort(port, 10_000, { check }));
+  return { url: `redis://127.0.0.1:${port}`, port, dataDir, dispose };
 }

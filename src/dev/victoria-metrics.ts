@@ -1,11 +1,11 @@
 // Starts a private VictoriaMetrics (Debian's victoria-metrics) on loopback: it takes InfluxDB line
 // protocol on /api/v2/write, so the tests exercise the client's unmodified v2 write path on a real server.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureDebianPackages } from './apt.js';
 import { freePort, waitForHttp } from './ports.js';
-import { spawnService } from './process.js';
+import { readyOrCleanUp, spawnService } from './process.js';
 
 export interface LocalVictoriaMetrics {
   /** http://127.0.0.1:PORT */
@@ -22,22 +22,6 @@ export async function startVictoriaMetrics(): Promise<LocalVictoriaMetrics> {
     logFile: path.join(dataDir, 'victoria-metrics.log'),
   });
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await waitForHttp(`${url}/health`, 15_000, { check: () => { if (proc.hasExited()) throw new Error(`victoria-metrics exited during startup:\n${proc.logTail()}`); } });
-  } catch (error) {
-    await proc.stop();
-    await rm(dataDir, { recursive: true, force: true });
-    throw error;
-  }
-  let disposing: Promise<void> | undefined;
-  return {
-    url,
-    dispose() {
-      disposing ??= (async () => {
-        await proc.stop();
-        await rm(dataDir, { recursive: true, force: true });
-      })();
-      return disposing;
-    },
-  };
+  const dispose = await readyOrCleanUp('victoria-metrics', proc, dataDir, (check) => waitForHttp(`${url}/health`, 15_000, { check }));
+  return { url, dispose };
 }
