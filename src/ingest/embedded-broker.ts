@@ -10,6 +10,7 @@ import { TOPIC_ROOT } from '../schema.js';
 import type { BrokerAccess } from '../security/broker-auth.js';
 import { listenTls } from '../security/tls.js';
 import type { ClusteredBrokerParts } from '../cluster/embedded.js';
+import { drainWithoutRecursion } from './mq-drain.js';
 import { isSparkplugTopic } from './sparkplug.js';
 
 export interface EmbeddedBroker {
@@ -51,6 +52,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const { access } = options;
   const ingests = (topic: string): boolean => isIngestTopic(topic) || (options.sparkplug === true && isSparkplugTopic(topic));
   const broker = await Aedes.createBroker({
+    // Messages in delivery at once (aedes' default is 100): a delivery to a QoS 1 subscriber lasts an
+    // event-loop turn, and an alert flood keeps a few hundred alert publishes going (notify/mqtt.ts);
+    // with 100, readings queued behind them. The queue drains without recursion (mq-drain.ts).
+    concurrency: 1000,
     ...(options.cluster ? { mq: options.cluster.mq, persistence: options.cluster.persistence } : {}),
     ...(access ? { authenticate: access.authenticate, authorizeSubscribe: access.authorizeSubscribe } : {}),
     authorizePublish(client, packet, callback) {
@@ -69,6 +74,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       );
     },
   });
+  if (!drainWithoutRecursion((broker as unknown as { mq: unknown }).mq)) options.log.warn('embedded broker: mqemitter has no _do to wrap; a deep delivery queue may overflow the stack');
   broker.on('clientError', (client, error) => options.log.debug(`mqtt client ${client.id}: ${error.message}`));
   const server: Server = createServer(broker.handle);
   const plaintext = options.tls === undefined || options.tls.plaintext;
