@@ -8,10 +8,12 @@
 // answers each one late). A publish that fails later is sent again if it is still the newest
 // for its topic, so a stale state never overwrites a newer one.
 //
-// The window stays small on purpose: aedes delivers at most 100 messages at a time (its
-// `concurrency`) and queues the rest, and mqemitter 7 drains that queue by recursion: with a
-// window of 256 alert publishes to a QoS 1 subscriber, the queued readings behind them overflowed
-// the stack and killed the process (bench, 20k readings/s, 1 % alerts).
+// Each publish waits about one broker round trip, which in a flood is long: on an external broker
+// the acknowledgement comes back behind the readings the broker is sending us, and the embedded
+// broker (aedes) ends a delivery to a QoS 1 subscriber one event-loop turn after writing it. An
+// alert flood (bench/: 1 % of 20k readings/s, ~400 notifications/s) needs a window of a few
+// hundred; with 16 the queue overflowed and notifications were dropped. The embedded broker has
+// room for that many deliveries at once (src/ingest/embedded-broker.ts).
 import { notificationBody } from './body.js';
 import type { ChannelNotifier } from './channel.js';
 import type { Logger } from '../../log.js';
@@ -25,7 +27,7 @@ export const alertTopic = (alert: Pick<AlertRecord, 'site' | 'asset' | 'rule'>):
   `${TOPIC_ROOT}/alerts/${alert.site}/${alert.asset}/${alert.rule}`;
 
 export interface MqttNotifierOptions {
-  /** Publishes not yet acknowledged before send() waits for the oldest (default 16). */
+  /** Publishes not yet acknowledged before send() waits for the oldest (default 256). */
   window?: number;
   /** Tries of a publish that fails after send() returned (default 5). */
   attempts?: number;
@@ -33,7 +35,7 @@ export interface MqttNotifierOptions {
 }
 
 export function createMqttNotifier(publish: MqttPublish, options: MqttNotifierOptions = {}): ChannelNotifier {
-  const window = options.window ?? 16;
+  const window = options.window ?? 256;
   const attempts = options.attempts ?? 5;
   const inFlight: Array<Promise<void>> = [];
   /** Per topic, the number of the newest publish: an older one that failed is not sent again. */
