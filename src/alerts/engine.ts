@@ -54,6 +54,8 @@ export class AlertEngine {
   private readonly liveWindowMs: number;
   /** Raise and clear times, for the EEMUA 191 KPIs. */
   private readonly history: Array<{ ts: number; type: 'raise' | 'clear'; key: string; rule: string; site: string; asset: string }> = [];
+  /** history[i] as JSON (the state file holds a week of it). */
+  private readonly historyJson: string[] = [];
   private announced = new Map<string, { active: boolean; level: string | undefined }>();
   private nextSeq = 1;
   private saveTimer: NodeJS.Timeout | undefined;
@@ -223,8 +225,13 @@ export class AlertEngine {
 
   private apply(event: ConditionEvent, replayed: boolean): void {
     const key = `${event.rule.id}|${event.site}|${event.asset}`;
-    this.history.push({ ts: event.ts, type: event.type, key, rule: event.rule.id, site: event.site, asset: event.asset });
-    while (this.history.length > 0 && this.history[0]!.ts < this.options.clock.now() - RAISES_KEPT_MS) this.history.shift();
+    const entry = { ts: event.ts, type: event.type, key, rule: event.rule.id, site: event.site, asset: event.asset };
+    this.history.push(entry);
+    this.historyJson.push(JSON.stringify(entry));
+    while (this.history.length > 0 && this.history[0]!.ts < this.options.clock.now() - RAISES_KEPT_MS) {
+      this.history.shift();
+      this.historyJson.shift();
+    }
     const open = this.alerts.activeFor(event.rule.id, event.site, event.asset);
     if (event.type === 'raise') {
       if (open) return;
@@ -359,17 +366,20 @@ export class AlertEngine {
 
   /** The state as saved to disk (JSON); a cluster's alert leader also keeps it in Redis (src/cluster/). */
   exportState(): string {
-    return JSON.stringify({
+    // Alerts and history are the bulk of it and mostly unchanged since the last save: spliced in as
+    // the JSON they were made into once; the result is what JSON.stringify of it all would give.
+    const rest = JSON.stringify({
       version: STATE_VERSION,
       nextSeq: this.nextSeq,
-      alerts: [...this.alerts.values()],
+      alerts: [],
       conditions: [...this.state.conditions.entries()],
       pumps: [...this.state.pumps.entries()],
       heatwave: this.heatwave.snapshot(),
       announced: [...this.announced.entries()],
       byRegion: [...this.byRegion.entries()],
-      history: this.history,
+      history: [],
     });
+    return rest.replace('"alerts":[]', () => `"alerts":[${this.alerts.jsonValues().join(',')}]`).replace(/"history":\[\]}$/, () => `"history":[${this.historyJson.join(',')}]}`);
   }
 
   /** Replaces the state with an exported one: a new cluster leader takes over its predecessor's. Throws if unreadable. */
@@ -378,6 +388,7 @@ export class AlertEngine {
     this.state.conditions.clear();
     this.state.pumps.clear();
     this.history.length = 0;
+    this.historyJson.length = 0;
     this.applyState(json);
     this.scheduleSave();
   }
@@ -428,6 +439,7 @@ export class AlertEngine {
     this.byRegion.clear();
     for (const [region, id] of saved.byRegion) this.byRegion.set(region, id);
     this.history.push(...saved.history);
+    this.historyJson.push(...saved.history.map((entry) => JSON.stringify(entry)));
     this.announced = new Map(saved.announced);
   }
 }

@@ -1,6 +1,6 @@
 // The ISA-18.2 lifecycle as the engine runs it: one alert per (rule, asset), acknowledgement,
 // return to normal, shelving, replayed data that never pages, and state that survives a restart.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -129,6 +129,25 @@ describe('alert lifecycle', () => {
     now.t = T0 + 9 * MIN;
     fourth.e.tick();
     expect(fourth.e.list({ state: 'active' }).filter((a) => a.state === 'active_unack')).toHaveLength(1);
+  });
+
+  it('saves each alert as it is now, however often the state was saved before it changed', () => {
+    const statePath = join(mkdtempSync(join(tmpdir(), 'hw-alerts-')), 'alerts-state.json');
+    const now = { t: T0 };
+    const first = engine({ statePath, now });
+    first.level(20, T0);
+    first.level(20, T0 + 2 * MIN); // raised
+    const id = first.e.list({ state: 'active' })[0]!.id;
+    first.e.exportState(); // a save while it was unacknowledged
+    now.t = T0 + 3 * MIN;
+    first.e.acknowledge(id, 'crew-north', 'on our way');
+    first.e.close();
+
+    const second = engine({ statePath, now });
+    expect(second.e.get(id)).toMatchObject({ state: 'active_ack', acknowledged: { by: 'crew-north', note: 'on our way' } });
+    // The alarm-load figures come from the saved history too.
+    expect(second.e.kpis()).toMatchObject({ alerts: 1 });
+    expect(JSON.parse(second.e.exportState())).toEqual(JSON.parse(readFileSync(statePath, 'utf8')));
   });
 
   it('a heat wave is announced as an alert event and switches the rules to their heat-wave settings', () => {
