@@ -109,17 +109,26 @@ const key = (site: string, asset: string) => `${site}/${asset}`;
 /** The rules that read an asset's history; for other assets none is kept (at 1 reading/s it is ~4000 samples each). */
 const HISTORY_RULES: ReadonlySet<Rule['kind']> = new Set(['rate_of_change', 'stuck', 'canal_blockage']);
 
-// Scopes are globs over site, kind and asset: match them once per asset and rule list, not on every reading.
-const scopeCache = new WeakMap<readonly Rule[], Map<string, { rules: Rule[]; needsHistory: boolean }>>();
+// Scopes are globs over site, kind and asset: match them once per asset and rule list, not on every
+// reading; the rules' condition keys for the asset are built then too (a reading used to build them
+// twice per rule, and the strings were most of what the rules cost).
+interface Scoped {
+  kind: string;
+  rules: Rule[];
+  /** conditionKey(rules[i].id, site, asset), for each rule in `rules`. */
+  keys: string[];
+  needsHistory: boolean;
+}
+const scopeCache = new WeakMap<readonly Rule[], Map<string, Scoped>>();
 
-function rulesInScope(rules: readonly Rule[], site: string, kind: string, asset: string): { rules: Rule[]; needsHistory: boolean } {
+function rulesInScope(rules: readonly Rule[], assetKey: string, site: string, kind: string, asset: string): Scoped {
   let byAsset = scopeCache.get(rules);
   if (!byAsset) scopeCache.set(rules, (byAsset = new Map()));
-  const k = `${site}/${kind}/${asset}`;
-  let scoped = byAsset.get(k);
-  if (!scoped) {
+  let scoped = byAsset.get(assetKey);
+  if (scoped?.kind !== kind) {
     const matching = rules.filter((rule) => inScope(rule, site, kind, asset));
-    byAsset.set(k, (scoped = { rules: matching, needsHistory: matching.some((rule) => HISTORY_RULES.has(rule.kind)) }));
+    const keys = matching.map((rule) => conditionKey(rule.id, site, asset));
+    byAsset.set(assetKey, (scoped = { kind, rules: matching, keys, needsHistory: matching.some((rule) => HISTORY_RULES.has(rule.kind)) }));
   }
   return scoped;
 }
@@ -127,18 +136,21 @@ const conditionKey = (rule: string, site: string, asset: string) => `${rule}|${s
 
 export function evaluate(reading: Reading, state: EvalState, rules: readonly Rule[], context: EvalContext, receivedAt = reading.ts): ConditionEvent[] {
   const assetKey = key(reading.site, reading.asset);
-  const scoped = rulesInScope(rules, reading.site, reading.kind, reading.asset);
-  observeReading(reading, state, receivedAt, scoped.needsHistory);
+  const scoped = rulesInScope(rules, assetKey, reading.site, reading.kind, reading.asset);
+  observeReading(reading, assetKey, state, receivedAt, scoped.needsHistory);
   const registered = context.asset(reading.site, reading.asset);
   const region = registered?.region ?? 'default';
   const heatwave = context.heatwaveActive(region);
   const events: ConditionEvent[] = [];
-  for (const baseRule of scoped.rules) {
+  for (let i = 0; i < scoped.rules.length; i++) {
+    const baseRule = scoped.rules[i]!;
     if (!baseRule.enabled) continue;
     const rule = effectiveRule(baseRule, heatwave);
-    const observation = rule.heatwaveOnly && !heatwave ? { violating: false } : observe(rule, reading, assetKey, registered, state, context);
+    const ck = scoped.keys[i]!;
+    const observation = rule.heatwaveOnly && !heatwave ? { violating: false } : observe(rule, reading, assetKey, ck, registered, state, context);
     if (observation === undefined) continue;
-    const event = track(state, rule, reading.site, observation.asset ?? reading.asset, reading.kind, observation, reading.ts);
+    const asset = observation.asset ?? reading.asset;
+    const event = track(state, asset === reading.asset ? ck : conditionKey(rule.id, reading.site, asset), rule, reading.site, asset, reading.kind, observation, reading.ts);
     if (event) events.push(event);
   }
   return events;
@@ -161,7 +173,7 @@ export function evaluateTimers(now: number, state: EvalState, rules: readonly Ru
       if (rule.kind !== 'stale') continue;
       const silentMs = now - seen.receivedAt;
       const observation = { violating: silentMs > rule.after, value: Math.round(silentMs / 1000), threshold: Math.round(rule.after / 1000), detail: `no reading for ${Math.round(silentMs / 60_000)} min` };
-      const event = track(state, rule, seen.site, seen.asset, seen.kind, observation, now);
+      const event = track(state, conditionKey(rule.id, seen.site, seen.asset), rule, seen.site, seen.asset, seen.kind, observation, now);
       if (event) events.push(event);
     }
   }
@@ -195,9 +207,10 @@ export function activeConditions(state: EvalState): string[] {
   return [...state.conditions.entries()].filter(([, c]) => c.active).map(([k]) => k);
 }
 
-function observeReading(reading: Reading, state: EvalState, receivedAt: number, keepHistory: boolean): void {
-  const assetKey = key(reading.site, reading.asset);
-  state.seen.set(assetKey, { site: reading.site, kind: reading.kind, asset: reading.asset, receivedAt });
+function observeReading(reading: Reading, assetKey: string, state: EvalState, receivedAt: number, keepHistory: boolean): void {
+  const seen = state.seen.get(assetKey);
+  if (seen !== undefined && seen.kind === reading.kind) seen.receivedAt = receivedAt;
+  else state.seen.set(assetKey, { site: reading.site, kind: reading.kind, asset: reading.asset, receivedAt });
   // Merged in place: a copy per reading was most of this function's cost.
   const previous = state.latest.get(assetKey);
   const latest = previous ? Object.assign(previous, reading.values) : { ...reading.values };
@@ -249,9 +262,9 @@ function pumpState(state: EvalState, assetKey: string): PumpState {
 /** Not violating and no condition open: track() keeps nothing of it, so its value and detail need not be built. */
 const QUIET: Observation = Object.freeze({ violating: false });
 
-function observe(rule: Rule, reading: Reading, assetKey: string, registered: AssetConfig | undefined, state: EvalState, context: EvalContext): Observation | undefined {
+function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, registered: AssetConfig | undefined, state: EvalState, context: EvalContext): Observation | undefined {
   const latest = state.latest.get(assetKey) ?? {};
-  const condition = state.conditions.get(conditionKey(rule.id, reading.site, reading.asset));
+  const condition = state.conditions.get(ck);
   switch (rule.kind) {
     case 'threshold': {
       const value = reading.values[rule.field];
@@ -374,8 +387,7 @@ function observe(rule: Rule, reading: Reading, assetKey: string, registered: Ass
   }
 }
 
-function track(state: EvalState, rule: Rule, site: string, asset: string, kind: string, observation: Observation, ts: number): ConditionEvent | undefined {
-  const ck = conditionKey(rule.id, site, asset);
+function track(state: EvalState, ck: string, rule: Rule, site: string, asset: string, kind: string, observation: Observation, ts: number): ConditionEvent | undefined {
   let condition = state.conditions.get(ck);
   if (!condition) {
     if (!observation.violating) return undefined;
