@@ -12,6 +12,7 @@ import mqtt from 'mqtt';
 import { DEFAULT_RULES } from '../../src/alerts/rules.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { NODE_FLAGS } from '../../src/node-flags.js';
 import { startService } from '../../src/service.js';
 import { dropDatabase } from '../lib/influx.js';
 import { Child, serveChild } from '../lib/proc.js';
@@ -48,6 +49,8 @@ function hydrowatch(external: boolean): Contender {
       const logFile = path.join(ctx.workDir, `${name}.log`);
       const { child, ready } = await Child.start(name, fileURLToPath(import.meta.url), ['--hydrowatch'], {
         env: { BENCH_SETTINGS: JSON.stringify(settings), BENCH_ENV: JSON.stringify(env) },
+        // Started as shipped (package.json `start`, the Dockerfile).
+        execArgv: [...NODE_FLAGS],
         logFile,
       });
       const mqttUrl = String(ready.mqttUrl);
@@ -104,6 +107,16 @@ async function main(): Promise<void> {
       return append(lines).finally(() => appendMs.record(Math.max(1, Math.round((performance.now() - started) * 1000))));
     };
   }
+  const alertKinds: Record<string, number> = {};
+  if (process.env.BENCH_DEBUG) {
+    const watcher = await mqtt.connectAsync(service.mqttUrl, { clientId: `bench-debug-${process.pid}`, clean: true });
+    watcher.on('message', (topic, payload) => {
+      const rule = topic.split('/')[4] ?? '?';
+      const kind = payload.length === 0 ? 'empty' : String((JSON.parse(payload.toString()) as { kind?: string }).kind);
+      alertKinds[`${rule}:${kind}`] = (alertKinds[`${rule}:${kind}`] ?? 0) + 1;
+    });
+    await watcher.subscribeAsync('hydrowatch/alerts/#', { qos: 0 });
+  }
   // --profile: a CPU profile of a step only (start-up and idle time would drown it).
   const inspector = new Session();
   inspector.connect();
@@ -133,7 +146,12 @@ async function main(): Promise<void> {
         loopDelayMaxMs: loopDelay.max / 1e6,
         appendP50Ms: appendMs.count > 0 ? appendMs.percentile(50) / 1000 : undefined,
         appendP99Ms: appendMs.count > 0 ? appendMs.percentile(99) / 1000 : undefined,
+        notifications: notificationFigures(await service.metrics.registry.metrics()),
+        alertKinds: { ...alertKinds },
+        alertsKept: service.alerts.list({ state: 'all' }).length,
+        lastSaveMs: (service.alerts as unknown as { lastSaveMs: number }).lastSaveMs,
       };
+      for (const key of Object.keys(alertKinds)) delete alertKinds[key];
       loopDelay.reset();
       appendMs.reset();
       return stats;
@@ -141,6 +159,16 @@ async function main(): Promise<void> {
     () => service.close(),
   );
   process.send?.({ type: 'ready', mqttUrl: service.mqttUrl, httpUrl: service.httpUrl });
+}
+
+/** The notification counters and queue depths from /metrics, as `name{labels}` → value. */
+function notificationFigures(exposition: string): Record<string, number> {
+  const figures: Record<string, number> = {};
+  for (const line of exposition.split('\n')) {
+    const match = /^hydrowatch_(notification\w*|alerts?\w*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (match && Number(match[3]) !== 0) figures[`${match[1]}${match[2] ?? ''}`] = Number(match[3]);
+  }
+  return figures;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--hydrowatch') {
