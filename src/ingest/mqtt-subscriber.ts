@@ -22,7 +22,7 @@ export interface MqttSubscriberOptions {
 
 export interface MqttSubscriber {
   connected(): boolean;
-  /** Publishes from the service itself (alert topics) on the same connection. */
+  /** Publishes from the service itself (alert topics, Sparkplug commands), on a connection of their own. */
   publish(topic: string, payload: string | Buffer, options: { retain: boolean; qos?: 0 | 1 }): Promise<void>;
   close(): Promise<void>;
 }
@@ -116,14 +116,28 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   await Promise.race([firstSubscription, new Promise<void>((resolve) => (startTimer = setTimeout(resolve, 5000)))]);
   clearTimeout(startTimer);
 
+  // The service's own publishes go on a second connection. On the first, each PUBACK the broker sends
+  // for them comes back behind the readings it is sending us, up to its in-flight limit: in an alert
+  // flood that round trip took most of a second, and the alert channel fell behind (bench/).
+  const publisher = mqtt.connect(options.url, {
+    ...clientOptions,
+    clientId: `${clientOptions.clientId}-pub`,
+    clean: true,
+    protocolVersion: 4,
+    properties: undefined,
+  });
+  publisher.on('connect', () => (publisher.options.reconnectPeriod = MIN_RECONNECT_MS));
+  publisher.on('close', () => (publisher.options.reconnectPeriod = Math.min((publisher.options.reconnectPeriod ?? MIN_RECONNECT_MS) * 2, MAX_RECONNECT_MS)));
+  publisher.on('error', (error) => options.log.warn(`MQTT (publishing): ${error.message}`));
+
   let closing: Promise<void> | undefined;
   return {
     connected: () => client.connected,
     publish: async (topic, payload, { retain, qos = 1 }) => {
-      await client.publishAsync(topic, payload, { retain, qos });
+      await publisher.publishAsync(topic, payload, { retain, qos });
     },
     close() {
-      closing ??= client.endAsync(false).then(() => undefined);
+      closing ??= Promise.all([client.endAsync(false), publisher.endAsync(false)]).then(() => undefined);
       return closing;
     },
   };
