@@ -308,10 +308,13 @@ export class DiskSpool implements Spool {
     const segment: Segment = { id, path: file, bytes: 0, lines: 0, cache: undefined };
     this.segments.push(segment);
     this.active = segment;
+    // The writer was reading the old segment from memory: it keeps up, so it reads the new one from
+    // memory too (under load it is a few thousand lines behind at every rotation, and read each
+    // segment back from disk, 8 MB in one blocking read). Memory holds the head and the active segment.
+    const keepingUp = old?.cache !== undefined;
     if (old !== undefined && old !== this.segments[0]) old.cache = undefined;
     this.dropConsumedHeads();
-    // The writer reads a segment that starts out as the head straight from memory.
-    if (this.segments[0] === segment) segment.cache = [];
+    if (this.segments[0] === segment || keepingUp) segment.cache = [];
   }
 
   private async abandonActive(): Promise<void> {
