@@ -137,7 +137,7 @@ const conditionKey = (rule: string, site: string, asset: string) => `${rule}|${s
 export function evaluate(reading: Reading, state: EvalState, rules: readonly Rule[], context: EvalContext, receivedAt = reading.ts): ConditionEvent[] {
   const assetKey = key(reading.site, reading.asset);
   const scoped = rulesInScope(rules, assetKey, reading.site, reading.kind, reading.asset);
-  observeReading(reading, assetKey, state, receivedAt, scoped.needsHistory);
+  const latest = observeReading(reading, assetKey, state, receivedAt, scoped.needsHistory);
   const registered = context.asset(reading.site, reading.asset);
   const region = registered?.region ?? 'default';
   const heatwave = context.heatwaveActive(region);
@@ -147,7 +147,7 @@ export function evaluate(reading: Reading, state: EvalState, rules: readonly Rul
     if (!baseRule.enabled) continue;
     const rule = effectiveRule(baseRule, heatwave);
     const ck = scoped.keys[i]!;
-    const observation = rule.heatwaveOnly && !heatwave ? { violating: false } : observe(rule, reading, assetKey, ck, registered, state, context);
+    const observation = rule.heatwaveOnly && !heatwave ? { violating: false } : observe(rule, reading, assetKey, ck, latest, registered, state, context);
     if (observation === undefined) continue;
     const asset = observation.asset ?? reading.asset;
     const event = track(state, asset === reading.asset ? ck : conditionKey(rule.id, reading.site, asset), rule, reading.site, asset, reading.kind, observation, reading.ts);
@@ -207,7 +207,8 @@ export function activeConditions(state: EvalState): string[] {
   return [...state.conditions.entries()].filter(([, c]) => c.active).map(([k]) => k);
 }
 
-function observeReading(reading: Reading, assetKey: string, state: EvalState, receivedAt: number, keepHistory: boolean): void {
+/** Updates what is known of the asset; returns its latest values (this reading merged in). */
+function observeReading(reading: Reading, assetKey: string, state: EvalState, receivedAt: number, keepHistory: boolean): Values {
   const seen = state.seen.get(assetKey);
   if (seen !== undefined && seen.kind === reading.kind) seen.receivedAt = receivedAt;
   else state.seen.set(assetKey, { site: reading.site, kind: reading.kind, asset: reading.asset, receivedAt });
@@ -234,7 +235,7 @@ function observeReading(reading: Reading, assetKey: string, state: EvalState, re
     }
     if (running) pump.trippedAt = undefined;
     pump.running = running;
-    pump.starts = pump.starts.filter((t) => t > reading.ts - 3_600_000);
+    if (pump.starts.length > 0 && pump.starts[0]! <= reading.ts - 3_600_000) pump.starts = pump.starts.filter((t) => t > reading.ts - 3_600_000);
   }
 
   if (reading.kind === 'reservoir') {
@@ -251,6 +252,7 @@ function observeReading(reading: Reading, assetKey: string, state: EvalState, re
       }
     }
   }
+  return latest;
 }
 
 function pumpState(state: EvalState, assetKey: string): PumpState {
@@ -262,8 +264,7 @@ function pumpState(state: EvalState, assetKey: string): PumpState {
 /** Not violating and no condition open: track() keeps nothing of it, so its value and detail need not be built. */
 const QUIET: Observation = Object.freeze({ violating: false });
 
-function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, registered: AssetConfig | undefined, state: EvalState, context: EvalContext): Observation | undefined {
-  const latest = state.latest.get(assetKey) ?? {};
+function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, latest: Values, registered: AssetConfig | undefined, state: EvalState, context: EvalContext): Observation | undefined {
   const condition = state.conditions.get(ck);
   switch (rule.kind) {
     case 'threshold': {
@@ -314,7 +315,8 @@ function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, reg
     case 'pump_cycling': {
       const pump = state.pumps.get(assetKey);
       if (!pump) return undefined;
-      const starts = pump.starts.filter((t) => t > reading.ts - 3_600_000).length;
+      let starts = 0;
+      for (const t of pump.starts) if (t > reading.ts - 3_600_000) starts += 1;
       if (starts <= rule.maxStartsPerHour && !condition) return QUIET;
       return { violating: starts > rule.maxStartsPerHour, value: starts, threshold: rule.maxStartsPerHour, detail: `${starts} starts in the last hour` };
     }

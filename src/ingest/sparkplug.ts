@@ -16,7 +16,7 @@ const codec = sparkplugPayload.get(SPARKPLUG_ROOT)!;
 /** Topics a Sparkplug host listens to (commands are ours to send, not to ingest). */
 export const SPARKPLUG_TOPIC = `${SPARKPLUG_ROOT}/#`;
 const INGESTED_TYPES = new Set(['NBIRTH', 'DBIRTH', 'NDATA', 'DDATA', 'NDEATH', 'DDEATH']);
-export const isSparkplugTopic = (topic: string): boolean => INGESTED_TYPES.has(topic.split('/', 3)[2] ?? '') && topic.startsWith(`${SPARKPLUG_ROOT}/`);
+export const isSparkplugTopic = (topic: string): boolean => topic.startsWith(`${SPARKPLUG_ROOT}/`) && INGESTED_TYPES.has(topic.split('/', 3)[2] ?? '');
 
 /** Metric names every Sparkplug edge node may send that are not readings. */
 const CONTROL_METRIC = /^(bdSeq$|Node Control\/|Device Control\/|Properties\/|Node Info\/|Device Info\/)/;
