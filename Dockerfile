@@ -21,5 +21,5 @@ VOLUME ["/data"]
 EXPOSE 1883 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=5 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HTTP_PORT || 8080) + '/health').then(() => process.exit(0), () => process.exit(1))"]
-ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/hydrowatch.js"]
+ENTRYPOINT ["node", "bin/hydrowatch.js"]
 CMD ["start"]

@@ -12,7 +12,6 @@ import mqtt from 'mqtt';
 import { DEFAULT_RULES } from '../../src/alerts/rules.js';
 import { parseConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { NODE_FLAGS } from '../../src/node-flags.js';
 import { startService } from '../../src/service.js';
 import { dropDatabase } from '../lib/influx.js';
 import { Child, serveChild } from '../lib/proc.js';
@@ -49,8 +48,6 @@ function hydrowatch(external: boolean): Contender {
       const logFile = path.join(ctx.workDir, `${name}.log`);
       const { child, ready } = await Child.start(name, fileURLToPath(import.meta.url), ['--hydrowatch'], {
         env: { BENCH_SETTINGS: JSON.stringify(settings), BENCH_ENV: JSON.stringify(env) },
-        // Started as shipped (package.json `start`, the Dockerfile).
-        execArgv: [...NODE_FLAGS],
         logFile,
       });
       const mqttUrl = String(ready.mqttUrl);
