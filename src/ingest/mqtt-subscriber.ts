@@ -98,17 +98,14 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
 
   let subscribed: () => void = () => undefined;
   const firstSubscription = new Promise<void>((resolve) => (subscribed = resolve));
+  backOff(client);
   client.on('connect', (connack) => {
-    client.options.reconnectPeriod = MIN_RECONNECT_MS;
     options.log.info(`connected to MQTT broker ${options.url} as ${clientOptions.clientId}${connack.sessionPresent ? ' (session resumed)' : ''}`);
     // Subscribing again on a resumed session is harmless and covers a broker that lost it.
     client.subscribe(topics, { qos: 1 }, (error) => {
       if (error) options.log.error(`subscribe failed: ${error.message}`);
       else subscribed();
     });
-  });
-  client.on('close', () => {
-    client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? MIN_RECONNECT_MS) * 2, MAX_RECONNECT_MS);
   });
   client.on('offline', () => options.log.warn(`MQTT broker ${options.url} unreachable; reconnecting`));
   client.on('error', (error) => options.log.warn(`MQTT: ${error.message}`));
@@ -129,8 +126,7 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
     protocolVersion: 4,
     properties: undefined,
   });
-  publisher.on('connect', () => (publisher.options.reconnectPeriod = MIN_RECONNECT_MS));
-  publisher.on('close', () => (publisher.options.reconnectPeriod = Math.min((publisher.options.reconnectPeriod ?? MIN_RECONNECT_MS) * 2, MAX_RECONNECT_MS)));
+  backOff(publisher);
   publisher.on('error', (error) => options.log.warn(`MQTT (publishing): ${error.message}`));
 
   let closing: Promise<void> | undefined;
@@ -144,4 +140,10 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
       return closing;
     },
   };
+}
+
+/** Reconnects after 0.5 s, doubling up to 15 s while the broker stays away; back to 0.5 s once connected. */
+function backOff(client: MqttClient): void {
+  client.on('connect', () => (client.options.reconnectPeriod = MIN_RECONNECT_MS));
+  client.on('close', () => (client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? MIN_RECONNECT_MS) * 2, MAX_RECONNECT_MS)));
 }
