@@ -54,8 +54,6 @@ export class AlertEngine {
   private readonly liveWindowMs: number;
   /** Raise and clear times, for the EEMUA 191 KPIs. */
   private readonly history: Array<{ ts: number; type: 'raise' | 'clear'; key: string; rule: string; site: string; asset: string }> = [];
-  /** history[i] as JSON (the state file holds a week of it). */
-  private readonly historyJson: string[] = [];
   private announced = new Map<string, { active: boolean; level: string | undefined }>();
   private nextSeq = 1;
   private saveTimer: NodeJS.Timeout | undefined;
@@ -225,13 +223,8 @@ export class AlertEngine {
 
   private apply(event: ConditionEvent, replayed: boolean): void {
     const key = `${event.rule.id}|${event.site}|${event.asset}`;
-    const entry = { ts: event.ts, type: event.type, key, rule: event.rule.id, site: event.site, asset: event.asset };
-    this.history.push(entry);
-    this.historyJson.push(JSON.stringify(entry));
-    while (this.history.length > 0 && this.history[0]!.ts < this.options.clock.now() - RAISES_KEPT_MS) {
-      this.history.shift();
-      this.historyJson.shift();
-    }
+    this.history.push({ ts: event.ts, type: event.type, key, rule: event.rule.id, site: event.site, asset: event.asset });
+    while (this.history.length > 0 && this.history[0]!.ts < this.options.clock.now() - RAISES_KEPT_MS) this.history.shift();
     const open = this.alerts.activeFor(event.rule.id, event.site, event.asset);
     if (event.type === 'raise') {
       if (open) return;
@@ -367,7 +360,8 @@ export class AlertEngine {
   /** The state as saved to disk (JSON); a cluster's alert leader also keeps it in Redis (src/cluster/). */
   exportState(): string {
     // Alerts and history are the bulk of it and mostly unchanged since the last save: spliced in as
-    // the JSON they were made into once; the result is what JSON.stringify of it all would give.
+    // the JSON each record was made into once (records are replaced, never changed in place); the
+    // result is what JSON.stringify of it all would give.
     const rest = JSON.stringify({
       version: STATE_VERSION,
       nextSeq: this.nextSeq,
@@ -379,7 +373,7 @@ export class AlertEngine {
       byRegion: [...this.byRegion.entries()],
       history: [],
     });
-    return rest.replace('"alerts":[]', () => `"alerts":[${this.alerts.jsonValues().join(',')}]`).replace(/"history":\[\]}$/, () => `"history":[${this.historyJson.join(',')}]}`);
+    return rest.replace('"alerts":[]', () => `"alerts":[${Array.from(this.alerts.values(), jsonOnce).join(',')}]`).replace(/"history":\[\]}$/, () => `"history":[${this.history.map(jsonOnce).join(',')}]}`);
   }
 
   /** Replaces the state with an exported one: a new cluster leader takes over its predecessor's. Throws if unreadable. */
@@ -388,7 +382,6 @@ export class AlertEngine {
     this.state.conditions.clear();
     this.state.pumps.clear();
     this.history.length = 0;
-    this.historyJson.length = 0;
     this.applyState(json);
     this.scheduleSave();
   }
@@ -439,9 +432,16 @@ export class AlertEngine {
     this.byRegion.clear();
     for (const [region, id] of saved.byRegion) this.byRegion.set(region, id);
     this.history.push(...saved.history);
-    this.historyJson.push(...saved.history.map((entry) => JSON.stringify(entry)));
     this.announced = new Map(saved.announced);
   }
 }
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** A record's JSON, made once: alert records and history entries are replaced on change, never mutated. */
+const madeJson = new WeakMap<object, string>();
+function jsonOnce(record: object): string {
+  let json = madeJson.get(record);
+  if (json === undefined) madeJson.set(record, (json = JSON.stringify(record)));
+  return json;
+}

@@ -8,20 +8,7 @@ const activeKey = (rule: string, site: string, asset: string): string => `${rule
 
 export class AlertStore extends Map<string, AlertRecord> {
   private readonly active = new Map<string, string>();
-  /** Each alert's JSON, made once per change: the state file is saved often in a flood, and most alerts in it did not change. */
-  private readonly serialized = new Map<string, string>();
   private closed = 0;
-
-  /** Every kept alert as JSON, in the map's order. */
-  jsonValues(): string[] {
-    const out: string[] = [];
-    for (const [id, alert] of this) {
-      let json = this.serialized.get(id);
-      if (json === undefined) this.serialized.set(id, (json = JSON.stringify(alert)));
-      out.push(json);
-    }
-    return out;
-  }
 
   /** The active alert of a rule on an asset, if there is one (there is at most one). */
   activeFor(rule: string, site: string, asset: string): AlertRecord | undefined {
@@ -37,7 +24,6 @@ export class AlertStore extends Map<string, AlertRecord> {
 
   override set(id: string, alert: AlertRecord): this {
     this.forget(super.get(id));
-    this.serialized.delete(id);
     super.set(id, alert);
     if (isActive(alert)) this.active.set(activeKey(alert.rule, alert.site, alert.asset), id);
     if (!isOpen(alert)) this.closed += 1;
@@ -46,13 +32,11 @@ export class AlertStore extends Map<string, AlertRecord> {
 
   override delete(id: string): boolean {
     this.forget(super.get(id));
-    this.serialized.delete(id);
     return super.delete(id);
   }
 
   override clear(): void {
     this.active.clear();
-    this.serialized.clear();
     this.closed = 0;
     super.clear();
   }
