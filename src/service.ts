@@ -24,7 +24,7 @@ import { startSelfMetrics } from './self-metrics.js';
 import { AlertEngine } from './alerts/engine.js';
 import { scheduleJobs } from './alerts/jobs.js';
 import { defaultRules } from './alerts/rules.js';
-import { createNotifiers, NotificationDispatcher } from './alerts/notify/index.js';
+import { createNotifiers, EMBEDDED_BROKER_WINDOW, NotificationDispatcher } from './alerts/notify/index.js';
 import { Pager } from './alerts/paging.js';
 import { type AlertRecord, isActive, type Notification } from './alerts/types.js';
 import { clusteredBrokerParts } from './cluster/embedded.js';
@@ -175,10 +175,13 @@ export async function startService(config: Config, options: ServiceOptions): Pro
 
   // Notifications: alert topics go out on the broker the service uses.
   const publish = (broker ?? subscriber)!.publish;
-  const dispatcher = new NotificationDispatcher(createNotifiers(config.alerts, { log, timezone: config.timezone, publish: (t, p, o) => publish(t, p, o) }), {
-    registry: metrics.registry,
+  const notifiers = createNotifiers(config.alerts, {
     log,
+    timezone: config.timezone,
+    publish: (t, p, o) => publish(t, p, o),
+    publishWindow: broker ? EMBEDDED_BROKER_WINDOW : undefined,
   });
+  const dispatcher = new NotificationDispatcher(notifiers, { registry: metrics.registry, log });
   const pager = new Pager({ dispatcher, roster: config.alerts.roster, rules: alerts.rules, now: clock.now, publicUrl: config.alerts.publicUrl });
   notifyHook = (kind, alert) => pager.notify(kind, alert);
   const restoreNotifications = () => pager.restore(alerts.list({ state: 'active' }).filter(isActive));

@@ -23,6 +23,8 @@ export interface NotifierDeps {
   log: Logger;
   /** Publishes on the broker the service uses (embedded or external); without it, no MQTT channel. */
   publish?: MqttPublish | undefined;
+  /** The MQTT channel's window of publishes out at once (mqtt.ts; EMBEDDED_BROKER_WINDOW on the embedded broker). */
+  publishWindow?: number | undefined;
   /** For local times in e-mails and Alertmanager descriptions (config `timezone`). */
   timezone?: string | undefined;
   fetch?: typeof fetch;
@@ -39,7 +41,7 @@ export const CHANNELS: Record<string, ChannelFactory> = {
   'crew-webhook': (config, deps) => createCrewWebhookNotifier({ secret: config.webhookSecret, mainUrl: config.webhookUrl, fetch: deps.fetch }),
   alertmanager: (config, deps) =>
     config.alertmanagerUrl ? new AlertmanagerNotifier({ url: config.alertmanagerUrl, timezone: deps.timezone, fetch: deps.fetch }) : undefined,
-  mqtt: (_config, deps) => (deps.publish ? createMqttNotifier(deps.publish, { log: deps.log }) : undefined),
+  mqtt: (_config, deps) => (deps.publish ? createMqttNotifier(deps.publish, { log: deps.log, ...(deps.publishWindow ? { window: deps.publishWindow } : {}) }) : undefined),
   email: (config, deps) => (config.smtp ? createEmailNotifier(config.smtp, { timezone: deps.timezone, log: deps.log }) : undefined),
 };
 
@@ -54,5 +56,5 @@ export { type ChannelNotifier, DeliveryError } from './channel.js';
 export { NotificationDispatcher, type DispatcherOptions } from './dispatcher.js';
 export { SmtpConfig, WebhookSecret } from './config.js';
 export { dueEscalations, type DueEscalation } from './escalation.js';
-export { alertTopic, type MqttPublish } from './mqtt.js';
+export { alertTopic, EMBEDDED_BROKER_WINDOW, type MqttPublish } from './mqtt.js';
 export { signBody, verifySignature, SIGNATURE_HEADER } from './webhook.js';

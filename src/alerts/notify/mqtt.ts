@@ -9,11 +9,15 @@
 // for its topic, so a stale state never overwrites a newer one.
 //
 // Each publish waits about one broker round trip, which in a flood is long: on an external broker
-// the acknowledgement comes back behind the readings the broker is sending us, and the embedded
-// broker (aedes) ends a delivery to a QoS 1 subscriber one event-loop turn after writing it. An
-// alert flood (bench/: 1 % of 20k readings/s, ~400 notifications/s) needs a window of a few
-// hundred; with 16 the queue overflowed and notifications were dropped. The embedded broker has
-// room for that many deliveries at once (src/ingest/embedded-broker.ts).
+// the acknowledgement comes back behind the readings the broker is sending us. An alert flood
+// (bench/: 1 % of 20k readings/s, ~400 notifications/s) needs a window of a few hundred; with 16
+// the queue overflowed and notifications were dropped.
+//
+// The embedded broker (aedes) ends a delivery to a QoS 1 subscriber one event-loop turn after
+// writing it, and under load a turn lasts up to half a second: a window of 256 then carries about
+// 500 publishes a second, the flood's rate, and the queue still overflowed (bench: 500–1,100 of
+// ~4,000 dropped, p50 1.4 s). In-process there is no round trip to bound, only aedes' own queue,
+// so the embedded broker gets EMBEDDED_BROKER_WINDOW and the dispatcher's queue is the bound.
 import { notificationBody } from './body.js';
 import type { ChannelNotifier } from './channel.js';
 import type { Logger } from '../../log.js';
@@ -26,8 +30,11 @@ export type MqttPublish = (topic: string, payload: string | Buffer, options: { r
 export const alertTopic = (alert: Pick<AlertRecord, 'site' | 'asset' | 'rule'>): string =>
   `${TOPIC_ROOT}/alerts/${alert.site}/${alert.asset}/${alert.rule}`;
 
+/** The window on the embedded broker, whose publishes never leave the process (see above). */
+export const EMBEDDED_BROKER_WINDOW = 4096;
+
 export interface MqttNotifierOptions {
-  /** Publishes not yet acknowledged before send() waits for the oldest (default 256). */
+  /** Publishes not yet acknowledged before send() waits for the oldest (default 256; EMBEDDED_BROKER_WINDOW in-process). */
   window?: number;
   /** Tries of a publish that fails after send() returned (default 5). */
   attempts?: number;
@@ -37,7 +44,8 @@ export interface MqttNotifierOptions {
 export function createMqttNotifier(publish: MqttPublish, options: MqttNotifierOptions = {}): ChannelNotifier {
   const window = options.window ?? 256;
   const attempts = options.attempts ?? 5;
-  const inFlight: Array<Promise<void>> = [];
+  /** In order of sending: a Set, since thousands may be out and any one may end first. */
+  const inFlight = new Set<Promise<void>>();
   /** Per topic, the number of the newest publish: an older one that failed is not sent again. */
   const newest = new Map<string, number>();
   let next = 0;
@@ -57,12 +65,12 @@ export function createMqttNotifier(publish: MqttPublish, options: MqttNotifierOp
         start(topic, payload, number, attempt + 1);
       },
     );
-    inFlight.push(sent);
-    void sent.finally(() => inFlight.splice(inFlight.indexOf(sent), 1));
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
   };
 
   const deliver = async (notification: Notification): Promise<void> => {
-    while (inFlight.length >= window) await inFlight[0];
+    while (inFlight.size >= window) await inFlight.values().next().value;
     const topic = alertTopic(notification.alert);
     const payload = isActive(notification.alert) ? JSON.stringify(notificationBody(notification)) : '';
     const number = ++next;
@@ -80,7 +88,7 @@ export function createMqttNotifier(publish: MqttPublish, options: MqttNotifierOp
     /** Waits (at most 5 s: a broker that is gone never answers) for the publishes still out. */
     async close() {
       const deadline = Date.now() + 5000;
-      while (inFlight.length > 0 && Date.now() < deadline) {
+      while (inFlight.size > 0 && Date.now() < deadline) {
         await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())]);
       }
     },
