@@ -43,8 +43,14 @@ interface Segment {
   cache: string[] | undefined;
 }
 
-interface PendingAppend {
+/**
+ * The appends waiting for the next durable write. They share one promise: a reading waiting for
+ * its write then holds nothing of its own but its line (under load it waits hundreds of ms, and
+ * what lives that long is copied by every young-generation GC and promoted: bench/).
+ */
+interface PendingGroup {
   lines: string[];
+  done: Promise<void>;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -77,7 +83,7 @@ export class DiskSpool implements Spool {
   private handle: FileHandle | undefined;
   private queued = 0;
   private diskBytes: number;
-  private pending: PendingAppend[] = [];
+  private pending: PendingGroup | undefined;
   private pendingLines = 0;
   private pendingBytes = 0;
   private flushing: Promise<void> | undefined;
@@ -157,22 +163,33 @@ export class DiskSpool implements Spool {
     return this.failure === undefined && this.hasRoom();
   }
 
-  async append(lines: string[]): Promise<void> {
-    if (lines.length === 0) return;
+  append(lines: string[]): Promise<void> {
+    if (lines.length === 0) return Promise.resolve();
+    if (!this.hasRoom() || this.closed) return this.appendWhenRoom(lines);
+    return this.enqueue(lines);
+  }
+
+  private async appendWhenRoom(lines: string[]): Promise<void> {
     while (!this.hasRoom() && !this.closed) await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
     if (this.closed) throw new Error('spool is closed');
-    // One record per line on disk: a raw newline would split a point in two (InfluxDB would too),
-    // and a NUL is what a power cut leaves in an unsynced tail.
-    const safe = lines.map((line) => (UNSAFE.test(line) ? line.replace(UNSAFE_ALL, (c) => (c === '\n' ? '\\n' : '\\u0000')) : line));
-    const bytes = safe.reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
-    this.pendingLines += safe.length;
-    this.pendingBytes += bytes;
-    const done = new Promise<void>((resolve, reject) => this.pending.push({ lines: safe, resolve, reject }));
+    return this.enqueue(lines);
+  }
+
+  private enqueue(lines: string[]): Promise<void> {
+    const group = (this.pending ??= newGroup());
+    for (const line of lines) {
+      // One record per line on disk: a raw newline would split a point in two (InfluxDB would too),
+      // and a NUL is what a power cut leaves in an unsynced tail.
+      const safe = UNSAFE.test(line) ? line.replace(UNSAFE_ALL, (c) => (c === '\n' ? '\\n' : '\\u0000')) : line;
+      group.lines.push(safe);
+      this.pendingBytes += Buffer.byteLength(safe) + 1;
+    }
+    this.pendingLines += lines.length;
     if (!this.flushRunning) {
       this.flushRunning = true;
       this.flushing = this.flushLoop();
     }
-    return done;
+    return group.done;
   }
 
   peek(max: number, skip = 0): string[] {
@@ -237,25 +254,25 @@ export class DiskSpool implements Spool {
    */
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pending.length > 0) {
+      while (this.pending !== undefined) {
         const group = this.pending;
-        this.pending = [];
-        const data = Buffer.from(group.map((item) => `${item.lines.join('\n')}\n`).join(''));
-        const count = group.reduce((sum, item) => sum + item.lines.length, 0);
+        this.pending = undefined;
+        const data = Buffer.from(`${group.lines.join('\n')}\n`);
+        const count = group.lines.length;
         const written = await this.writeWithRetry(data);
         this.pendingLines -= count;
         this.pendingBytes -= data.length;
         if (!written) {
-          for (const item of group) item.reject(new Error(`spool closed while it could not write: ${this.failure ?? ''}`));
+          group.reject(new Error(`spool closed while it could not write: ${this.failure ?? ''}`));
           continue;
         }
         const segment = this.active!;
-        if (segment.cache) for (const item of group) for (const line of item.lines) segment.cache.push(line);
+        if (segment.cache) for (const line of group.lines) segment.cache.push(line);
         segment.bytes += data.length;
         segment.lines += count;
         this.diskBytes += data.length;
         this.queued += count;
-        for (const item of group) item.resolve();
+        group.resolve();
         this.onAppend?.();
       }
     } finally {
@@ -397,6 +414,19 @@ function recoverSegment(file: string, log: Logger | undefined): { bytes: number;
   let lines = 0;
   for (let at = data.indexOf(NEWLINE); at >= 0 && at < end; at = data.indexOf(NEWLINE, at + 1)) lines += 1;
   return { bytes: end, lines };
+}
+
+function newGroup(): PendingGroup {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Every caller gets its own view of `done`; this one only keeps a group that nobody awaits from
+  // being an unhandled rejection.
+  done.catch(() => undefined);
+  return { lines: [], done, resolve, reject };
 }
 
 function segmentName(id: number): string {
