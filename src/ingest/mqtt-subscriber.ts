@@ -52,48 +52,41 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   };
   const client: MqttClient = mqtt.connect(options.url, clientOptions);
   // mqtt.js takes one packet at a time and sends a QoS 1 PUBACK as soon as handleMessage calls
-  // back, so waiting there for the spool (an fdatasync) allowed one reading per sync (~3k/s here,
-  // bench/). Our own readings are handed over and mqtt.js moves on; their PUBACKs are held back
-  // until the pipeline has each one, and go out in arrival order (MQTT 3.1.1 §4.6), so the
+  // back, so waiting there for the spool (a durable write) allowed one reading per sync (~3k/s
+  // here, bench/). Our own readings are handed over and mqtt.js moves on; their PUBACKs are held
+  // back until the pipeline has each one, and go out in arrival order (MQTT 3.1.1 §4.6), so the
   // spool's group commit serves many. Acks of a connection that dropped are not sent on the next:
   // the broker delivers those messages again. Other topics (Sparkplug) stay one at a time.
-  const ingesting = new Map<number, Promise<void>>();
-  let acks = Promise.resolve();
-  let connection = 0;
+  const acks = new HeldAcks(() => (client.connected ? (client as unknown as { stream: AckStream }).stream : undefined), options.log);
   const ingest = (packet: { topic: string; payload: Buffer | string }): Promise<void> => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    return options.sink({ topic: packet.topic, payload, receivedAt: now() }).catch((error: unknown) => {
-      options.log.error(`ingest failed on ${packet.topic}: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    return options.sink({ topic: packet.topic, payload, receivedAt: now() });
   };
+  const logFailure = (topic: string) => (error: unknown) =>
+    options.log.error(`ingest failed on ${topic}: ${error instanceof Error ? error.message : String(error)}`);
+  /** The message id whose PUBACK mqtt.js is about to send and we hold instead. */
+  let holding: number | undefined;
   client.handleMessage = (packet, done) => {
     if (packet.qos !== 1 || packet.messageId === undefined || !packet.topic.startsWith(`${TOPIC_ROOT}/`)) {
-      void ingest(packet).then(() => done());
+      void ingest(packet)
+        .catch(logFailure(packet.topic))
+        .then(() => done());
       return;
     }
-    ingesting.set(packet.messageId, ingest(packet));
+    acks.hold(packet.messageId, ingest(packet), packet.topic);
+    // mqtt.js sends the PUBACK from inside done(): _sendPacket below leaves this one to `acks`.
+    holding = packet.messageId;
     done();
+    holding = undefined;
   };
   type SendPacket = (packet: { cmd: string; messageId?: number }, callback?: (error?: Error) => void, ...rest: unknown[]) => void;
   const internals = client as unknown as { _sendPacket: SendPacket };
   const sendPacket = internals._sendPacket.bind(client);
   internals._sendPacket = (packet, callback, ...rest) => {
-    const ingested = packet.cmd === 'puback' && packet.messageId !== undefined ? ingesting.get(packet.messageId) : undefined;
-    if (ingested === undefined) return sendPacket(packet, callback, ...rest);
-    ingesting.delete(packet.messageId!);
-    const on = connection;
-    acks = acks
-      .then(() => ingested)
-      .then(() => {
-        if (on === connection && client.connected) sendPacket(packet);
-      })
-      .catch((error: unknown) => options.log.warn(`MQTT: could not acknowledge a message: ${error instanceof Error ? error.message : String(error)}`));
+    if (packet.cmd !== 'puback' || holding === undefined || packet.messageId !== holding) return sendPacket(packet, callback, ...rest);
     callback?.();
   };
-  client.on('close', () => {
-    connection += 1;
-    ingesting.clear();
-  });
+  client.on('close', () => acks.forget());
   const topics = [...INGEST_TOPICS.map((topic) => (useV5 ? `$share/${options.shareGroup}/${topic}` : topic)), ...(options.unsharedTopics ?? [])];
 
   let subscribed: () => void = () => undefined;
@@ -146,4 +139,81 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
 function backOff(client: MqttClient): void {
   client.on('connect', () => (client.options.reconnectPeriod = MIN_RECONNECT_MS));
   client.on('close', () => (client.options.reconnectPeriod = Math.min((client.options.reconnectPeriod ?? MIN_RECONNECT_MS) * 2, MAX_RECONNECT_MS)));
+}
+
+type AckStream = { write(chunk: Buffer): boolean };
+
+/**
+ * PUBACKs held until the pipeline has their messages, sent in arrival order. Readings of one spool
+ * write share its promise, so a run of them is one entry here, and their acknowledgements leave as
+ * one write of 4-byte PUBACKs (MQTT 3.1.1 §3.4; in MQTT 5 a success PUBACK may be just as short),
+ * not two small writes each through mqtt.js.
+ */
+export class HeldAcks {
+  /** In arrival order; `head` is the oldest still waiting. */
+  private queue: Array<{ until: Promise<void>; ids: number[]; done: boolean }> = [];
+  private head = 0;
+  private connection = 0;
+
+  constructor(
+    private readonly stream: () => AckStream | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Holds the PUBACK of `messageId` until `until` settles (a failure is logged, the message acknowledged). */
+  hold(messageId: number, until: Promise<void>, topic: string): void {
+    const last = this.queue.length > this.head ? this.queue[this.queue.length - 1] : undefined;
+    if (last !== undefined && last.until === until && !last.done) {
+      last.ids.push(messageId);
+      return;
+    }
+    const entry = { until, ids: [messageId], done: false };
+    this.queue.push(entry);
+    const on = this.connection;
+    const settle = (): void => {
+      if (on !== this.connection) return;
+      entry.done = true;
+      this.release();
+    };
+    until.then(settle, (error: unknown) => {
+      this.log.error(`ingest failed on ${topic}: ${error instanceof Error ? error.message : String(error)}`);
+      settle();
+    });
+  }
+
+  /** The connection dropped: what was held is for the broker to send again. */
+  forget(): void {
+    this.connection += 1;
+    this.queue = [];
+    this.head = 0;
+  }
+
+  /** Sends the acknowledgements of every settled entry at the head, in one write. */
+  private release(): void {
+    let count = 0;
+    let end = this.head;
+    while (end < this.queue.length && this.queue[end]!.done) count += this.queue[end++]!.ids.length;
+    if (count === 0) return;
+    const packets = Buffer.allocUnsafe(count * 4);
+    let at = 0;
+    for (let index = this.head; index < end; index++) {
+      for (const id of this.queue[index]!.ids) {
+        packets[at] = 0x40; // PUBACK
+        packets[at + 1] = 2;
+        packets.writeUInt16BE(id, at + 2);
+        at += 4;
+      }
+    }
+    this.head = end;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    const stream = this.stream();
+    try {
+      stream?.write(packets);
+    } catch (error) {
+      this.log.warn(`MQTT: could not acknowledge ${count} message(s): ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
 }

@@ -52,4 +52,52 @@ describe('external-broker acknowledgements', () => {
     await device.endAsync();
     await mqtt.connectAsync(mosquitto.url, { clientId: 'acks-test-ingestor', clean: true }).then((c) => c.endAsync());
   });
+
+  it('acknowledges readings that share one spool write together, and never ahead of an earlier one', async () => {
+    // The disk spool gives every reading of one write group the same promise.
+    const deferred = () => {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      return { promise, release };
+    };
+    const firstWrite = deferred();
+    const lone = deferred();
+    const secondWrite = deferred();
+    const seen: number[] = [];
+    const seqOf = (message: InboundMessage): number => (JSON.parse(message.payload.toString()) as { seq: number }).seq;
+    const first = await startMqttSubscriber({
+      url: mosquitto.url,
+      clientId: 'acks-shared-ingestor',
+      log: silentLogger,
+      sink: (message) => {
+        const seq = seqOf(message);
+        seen.push(seq);
+        return seq < 10 ? firstWrite.promise : seq === 10 ? lone.promise : secondWrite.promise;
+      },
+    });
+    const device = await mqtt.connectAsync(mosquitto.url, { clientId: 'acks-shared-device' });
+    for (let seq = 0; seq < 20; seq++) void device.publishAsync('hydrowatch/s1/pump/P-1/telemetry', JSON.stringify({ ts: Date.now(), seq, values: { flow_m3h: 1 } }), { qos: 1 });
+    for (let i = 0; i < 100 && seen.length < 20; i++) await sleep(20);
+    expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // The later write is durable first: 11–19 still wait behind 10, and 10 behind 0–9.
+    secondWrite.release();
+    await sleep(100);
+    firstWrite.release();
+    await sleep(300);
+    await first.close();
+    const again: number[] = [];
+    const second = await startMqttSubscriber({
+      url: mosquitto.url,
+      clientId: 'acks-shared-ingestor',
+      log: silentLogger,
+      sink: async (message) => void again.push(seqOf(message)),
+    });
+    for (let i = 0; i < 100 && again.length < 10; i++) await sleep(20);
+    await sleep(200);
+    // 0–9 were acknowledged; 10 never was, so neither were 11–19.
+    expect(again).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    await second.close();
+    await device.endAsync();
+    await mqtt.connectAsync(mosquitto.url, { clientId: 'acks-shared-ingestor', clean: true }).then((c) => c.endAsync());
+  });
 });
