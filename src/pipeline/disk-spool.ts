@@ -56,6 +56,8 @@ interface PendingGroup {
 }
 
 export const DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024;
+/** Segments whose lines are kept in memory, from the head (4 × 8 MiB by default). */
+const CACHED_SEGMENTS = 4;
 /** Each write durable on return, where the platform can (Linux, macOS); otherwise write, then fdatasync. */
 const DSYNC: number | undefined = constants.O_DSYNC;
 const NEW_SEGMENT_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (DSYNC ?? 0);
@@ -331,13 +333,14 @@ export class DiskSpool implements Spool {
     const segment: Segment = { id, path: file, bytes: 0, lines: 0, cache: undefined };
     this.segments.push(segment);
     this.active = segment;
-    // The writer was reading the old segment from memory: it keeps up, so it reads the new one from
-    // memory too (under load it is a few thousand lines behind at every rotation, and read each
-    // segment back from disk, 8 MB in one blocking read). Memory holds the head and the active segment.
-    const keepingUp = old?.cache !== undefined;
-    if (old !== undefined && old !== this.segments[0]) old.cache = undefined;
+    // Memory holds the first CACHED_SEGMENTS segments from the head, so a writer that is behind by
+    // less than that (InfluxDB slow for a while, a burst) reads them from memory: reading one back
+    // from disk is an 8 MB read and split that blocks the event loop. A segment's lines can only be
+    // kept from its start, so the new one is kept only if the one before it was.
+    const keptBefore = old === undefined || old.cache !== undefined;
     this.dropConsumedHeads();
-    if (this.segments[0] === segment || keepingUp) segment.cache = [];
+    for (let index = CACHED_SEGMENTS; index < this.segments.length; index++) this.segments[index]!.cache = undefined;
+    if (this.segments[0] === segment || (keptBefore && this.segments.indexOf(segment) < CACHED_SEGMENTS)) segment.cache = [];
   }
 
   private async abandonActive(): Promise<void> {
