@@ -125,11 +125,16 @@ async function main(): Promise<void> {
         await post('Profiler.enable');
         await post('Profiler.setSamplingInterval', { interval: 500 });
         await post('Profiler.start');
+        // What outlives a young-generation GC (promoted, then collected or kept): what makes GC dear.
+        await post('HeapProfiler.enable');
+        await post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
         return {};
       }
       if (message.type === 'profile-stop') {
         const { profile } = (await post('Profiler.stop')) as { profile: unknown };
         await writeFile(String(message.file), JSON.stringify(profile));
+        const { profile: promoted } = (await post('HeapProfiler.stopSampling')) as { profile: unknown };
+        await writeFile(String(message.file).replace(/\.cpuprofile$/, '.heapprofile'), JSON.stringify(promoted));
         return {};
       }
       const memory = process.memoryUsage();
