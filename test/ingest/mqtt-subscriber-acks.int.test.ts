@@ -19,9 +19,19 @@ describe('external-broker acknowledgements', () => {
     await mosquitto?.dispose();
   });
 
+  const seqOf = (message: InboundMessage): number => (JSON.parse(message.payload.toString()) as { seq: number }).seq;
+  /** The broker keeps the session: what was not acknowledged comes again to the next ingestor with the same id. */
+  const redelivered = async (clientId: string): Promise<number[]> => {
+    const again: number[] = [];
+    const next = await startMqttSubscriber({ url: mosquitto.url, clientId, log: silentLogger, sink: async (message) => void again.push(seqOf(message)) });
+    for (let i = 0; i < 100 && again.length < 10; i++) await sleep(20);
+    await sleep(200);
+    await next.close();
+    return again;
+  };
+
   it('takes many readings at once, and acknowledges each only after the pipeline has it, in order', async () => {
     const held: Array<{ seq: number; release: () => void }> = [];
-    const seqOf = (message: InboundMessage): number => (JSON.parse(message.payload.toString()) as { seq: number }).seq;
     const first = await startMqttSubscriber({
       url: mosquitto.url,
       clientId: 'acks-test-ingestor',
@@ -38,17 +48,7 @@ describe('external-broker acknowledgements', () => {
     await sleep(300);
     await first.close();
     // The broker keeps the session: what was not acknowledged comes again to the next ingestor.
-    const again: number[] = [];
-    const second = await startMqttSubscriber({
-      url: mosquitto.url,
-      clientId: 'acks-test-ingestor',
-      log: silentLogger,
-      sink: async (message) => void again.push(seqOf(message)),
-    });
-    for (let i = 0; i < 100 && again.length < 10; i++) await sleep(20);
-    await sleep(200);
-    expect(again).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    await second.close();
+    expect(await redelivered('acks-test-ingestor')).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
     await device.endAsync();
     await mqtt.connectAsync(mosquitto.url, { clientId: 'acks-test-ingestor', clean: true }).then((c) => c.endAsync());
   });
@@ -64,7 +64,6 @@ describe('external-broker acknowledgements', () => {
     const lone = deferred();
     const secondWrite = deferred();
     const seen: number[] = [];
-    const seqOf = (message: InboundMessage): number => (JSON.parse(message.payload.toString()) as { seq: number }).seq;
     const first = await startMqttSubscriber({
       url: mosquitto.url,
       clientId: 'acks-shared-ingestor',
@@ -85,18 +84,8 @@ describe('external-broker acknowledgements', () => {
     firstWrite.release();
     await sleep(300);
     await first.close();
-    const again: number[] = [];
-    const second = await startMqttSubscriber({
-      url: mosquitto.url,
-      clientId: 'acks-shared-ingestor',
-      log: silentLogger,
-      sink: async (message) => void again.push(seqOf(message)),
-    });
-    for (let i = 0; i < 100 && again.length < 10; i++) await sleep(20);
-    await sleep(200);
     // 0–9 were acknowledged; 10 never was, so neither were 11–19.
-    expect(again).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
-    await second.close();
+    expect(await redelivered('acks-shared-ingestor')).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
     await device.endAsync();
     await mqtt.connectAsync(mosquitto.url, { clientId: 'acks-shared-ingestor', clean: true }).then((c) => c.endAsync());
   });
