@@ -57,19 +57,19 @@ export async function startMqttSubscriber(options: MqttSubscriberOptions): Promi
   // back until the pipeline has each one, and go out in arrival order (MQTT 3.1.1 §4.6), so the
   // spool's group commit serves many. Acks of a connection that dropped are not sent on the next:
   // the broker delivers those messages again. Other topics (Sparkplug) stay one at a time.
-  const acks = new HeldAcks(() => (client.connected ? (client as unknown as { stream: AckStream }).stream : undefined), options.log);
+  const logIngestFailure = (topic: string, error: unknown): void =>
+    options.log.error(`ingest failed on ${topic}: ${error instanceof Error ? error.message : String(error)}`);
+  const acks = new HeldAcks(() => (client.connected ? (client as unknown as { stream: AckStream }).stream : undefined), logIngestFailure, options.log);
   const ingest = (packet: { topic: string; payload: Buffer | string }): Promise<void> => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     return options.sink({ topic: packet.topic, payload, receivedAt: now() });
   };
-  const logFailure = (topic: string) => (error: unknown) =>
-    options.log.error(`ingest failed on ${topic}: ${error instanceof Error ? error.message : String(error)}`);
   /** The message id whose PUBACK mqtt.js is about to send and we hold instead. */
   let holding: number | undefined;
   client.handleMessage = (packet, done) => {
     if (packet.qos !== 1 || packet.messageId === undefined || !packet.topic.startsWith(`${TOPIC_ROOT}/`)) {
       void ingest(packet)
-        .catch(logFailure(packet.topic))
+        .catch((error: unknown) => logIngestFailure(packet.topic, error))
         .then(() => done());
       return;
     }
@@ -157,6 +157,7 @@ export class HeldAcks {
 
   constructor(
     private readonly stream: () => AckStream | undefined,
+    private readonly onIngestFailure: (topic: string, error: unknown) => void,
     private readonly log: Logger,
   ) {}
 
@@ -176,7 +177,7 @@ export class HeldAcks {
       this.release();
     };
     until.then(settle, (error: unknown) => {
-      this.log.error(`ingest failed on ${topic}: ${error instanceof Error ? error.message : String(error)}`);
+      this.onIngestFailure(topic, error);
       settle();
     });
   }
