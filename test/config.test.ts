@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../src/config.js';
 
 describe('config', () => {
@@ -47,6 +47,7 @@ describe('config', () => {
 
   it('reads a YAML file and refuses a broken one with one line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hw-config-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const good = join(dir, 'good.yaml');
     writeFileSync(good, 'http:\n  port: 8181\nassets:\n  - { site: s1, kind: weather, id: W-1 }\n');
     expect(loadConfig({}, good).assets[0]).toMatchObject({ site: 's1', kind: 'weather', id: 'W-1', region: 'default' });

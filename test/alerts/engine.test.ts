@@ -1,9 +1,9 @@
 // The ISA-18.2 lifecycle as the engine runs it: one alert per (rule, asset), acknowledgement,
 // return to normal, shelving, replayed data that never pages, and state that survives a restart.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { AssetConfig } from '../../src/config.js';
 import { AlertEngine } from '../../src/alerts/engine.js';
 import { DEFAULT_HEATWAVE } from '../../src/alerts/heatwave.js';
@@ -104,7 +104,7 @@ describe('alert lifecycle', () => {
   });
 
   it('keeps active alerts and running on-delays across a restart', () => {
-    const statePath = join(mkdtempSync(join(tmpdir(), 'hw-alerts-')), 'alerts-state.json');
+    const statePath = join(stateDir(), 'alerts-state.json');
     const now = { t: T0 };
     const first = engine({ statePath, now });
     first.level(20, T0);
@@ -132,7 +132,7 @@ describe('alert lifecycle', () => {
   });
 
   it('saves each alert as it is now, however often the state was saved before it changed', () => {
-    const statePath = join(mkdtempSync(join(tmpdir(), 'hw-alerts-')), 'alerts-state.json');
+    const statePath = join(stateDir(), 'alerts-state.json');
     const now = { t: T0 };
     const first = engine({ statePath, now });
     first.level(20, T0);
@@ -175,3 +175,10 @@ describe('alert lifecycle', () => {
     expect(e.list({ state: 'active' }).find((a) => a.rule === 'heatwave')).toMatchObject({ state: 'cleared_unack' });
   });
 });
+
+/** A directory for one test's saved alert state, removed when the test ends. */
+function stateDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-alerts-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
