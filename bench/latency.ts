@@ -1,7 +1,10 @@
 // Latency probes, run by the runner (not the generator) while a step is under way.
 //  - publish → queryable: polls InfluxDB for new points of a few probe devices; a point's time is
 //    its `ts`, which the generator set to the send time, so latency = when the poll saw it − ts.
-//    Resolution: one poll (~10–30 ms here); the figure errs on the slow side.
+//    Resolution: one poll (50 ms apart, plus the query's own time); the figure errs on the slow side.
+//    The probe must not load what it measures: one poll of ~23 probe devices (of 2,000) costs
+//    InfluxDB 1.6 1.5–3 ms of CPU, so polling every 10 ms took 0.21 of a core, a tenth of this
+//    2-core machine, during the very step it measured; every 50 ms it takes 0.03–0.06.
 //  - publish → alert: subscribes to hydrowatch's retained alert topics; the body's raisedAt is the
 //    crossing reading's ts (its send time), so latency = arrival − raisedAt.
 import * as hdr from 'hdr-histogram-js';
@@ -39,7 +42,7 @@ export class QueryableProbe {
     private readonly db: string,
     private readonly assets: readonly string[],
     private readonly fromTs: number,
-    private readonly intervalMs = 10,
+    private readonly intervalMs = 50,
   ) {
     this.loop = this.run();
   }
