@@ -1,20 +1,22 @@
-// Contender A: hydrowatch as shipped — startService() from src/, in its own process, with its
-// embedded aedes broker (A-embedded) or subscribed to Mosquitto (A-mosquitto). Durable disk spool,
+// Contender A: hydrowatch as shipped — startService() from dist/, the tsc build `npm start` runs,
+// in its own process, with its embedded aedes broker (A-embedded) or subscribed to Mosquitto
+// (A-mosquitto). Not src/ under tsx: that is not what ships, and its esbuild transform adds a call
+// naming every closure the code creates (`__name`). Durable disk spool,
 // validation, the shipped alert rules plus one that the generator's 1 % hot readings trip
 // (`bench-hot`: motor_temp_c above 110, for 0, deadband 0), and the MQTT alert notifier, which
 // publishes retained `hydrowatch/alerts/{site}/{asset}/{rule}` messages the runner subscribes to.
+import { execFile } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import path from 'node:path';
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import mqtt from 'mqtt';
 import { DEFAULT_RULES } from '../../src/alerts/rules.js';
-import { parseConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { startService } from '../../src/service.js';
 import { dropDatabase } from '../lib/influx.js';
-import { Child, serveChild } from '../lib/proc.js';
+import { Child, ROOT_DIR, serveChild } from '../lib/proc.js';
 import { ALERT_ABOVE, ALERT_FIELD } from '../load.js';
 import type { BenchContext, Contender, RunningContender } from './types.js';
 
@@ -28,6 +30,57 @@ export function benchRules(): unknown[] {
   ];
 }
 
+/** The build `npm start` runs (bin/hydrowatch.js imports dist/src/cli.js). */
+const SHIPPED = path.join(ROOT_DIR, 'dist', 'src');
+let built: Promise<void> | undefined;
+
+/**
+ * Builds dist/ (npm run build) if any file under src/ is newer than it, so A runs the code in the
+ * checkout as it ships. `npm ci` builds it too; a fresh one is left alone (other processes may be
+ * running it).
+ */
+function buildShipped(log: (line: string) => void): Promise<void> {
+  built ??= (async () => {
+    const builtAt = mtimeOr(path.join(SHIPPED, 'service.js'), 0);
+    if (builtAt >= newestMtime(path.join(ROOT_DIR, 'src'))) return;
+    log('  dist/ is older than src/: building it (npm run build)');
+    const tsc = fileURLToPath(import.meta.resolve('typescript/bin/tsc'));
+    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT_DIR });
+  })();
+  return built;
+}
+
+function mtimeOr(file: string, fallback: number): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return fallback;
+  }
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** The shipped modules the child needs, typed as their sources. */
+async function loadShipped(): Promise<{
+  parseConfig: typeof import('../../src/config.js').parseConfig;
+  createLogger: typeof import('../../src/log.js').createLogger;
+  startService: typeof import('../../src/service.js').startService;
+}> {
+  const load = <T>(file: string): Promise<T> => import(pathToFileURL(path.join(SHIPPED, file)).href) as Promise<T>;
+  const [config, log, service] = await Promise.all([
+    load<typeof import('../../src/config.js')>('config.js'),
+    load<typeof import('../../src/log.js')>('log.js'),
+    load<typeof import('../../src/service.js')>('service.js'),
+  ]);
+  return { parseConfig: config.parseConfig, createLogger: log.createLogger, startService: service.startService };
+}
+
 function hydrowatch(external: boolean): Contender {
   const id = external ? 'A-mosquitto' : 'A-embedded';
   return {
@@ -35,6 +88,7 @@ function hydrowatch(external: boolean): Contender {
     group: 'A',
     expectedRate: 30_000,
     label: external ? 'hydrowatch, Mosquitto as external broker' : 'hydrowatch, embedded aedes broker',
+    prepare: (ctx) => buildShipped(ctx.log),
     async start(ctx: BenchContext, name: string): Promise<RunningContender> {
       const dataDir = await mkdtemp(path.join(ctx.workDir, `${name}-data-`));
       const clientId = `hydrowatch-${name}`;
@@ -89,6 +143,7 @@ export const hydrowatchEmbedded = hydrowatch(false);
 export const hydrowatchMosquitto = hydrowatch(true);
 
 async function main(): Promise<void> {
+  const { parseConfig, createLogger, startService } = await loadShipped();
   const settings = JSON.parse(process.env.BENCH_SETTINGS ?? '{}') as Record<string, unknown>;
   const env = JSON.parse(process.env.BENCH_ENV ?? '{}') as Record<string, string>;
   const config = parseConfig(settings, env);
@@ -101,7 +156,14 @@ async function main(): Promise<void> {
     const append = service.spool.append.bind(service.spool);
     service.spool.append = (lines) => {
       const started = performance.now();
-      return append(lines).finally(() => appendMs.record(Math.max(1, Math.round((performance.now() - started) * 1000))));
+      const done = append(lines);
+      // The spool's own promise goes back, so readings of one write group still share it (the
+      // subscriber holds their PUBACKs as one entry); a promise of our own per reading would not.
+      done.then(
+        () => appendMs.record(Math.max(1, Math.round((performance.now() - started) * 1000))),
+        () => undefined,
+      );
+      return done;
     };
   }
   const alertKinds: Record<string, number> = {};
