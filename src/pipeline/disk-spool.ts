@@ -340,7 +340,9 @@ export class DiskSpool implements Spool {
     const keptBefore = old === undefined || old.cache !== undefined;
     this.dropConsumedHeads();
     for (let index = CACHED_SEGMENTS; index < this.segments.length; index++) this.segments[index]!.cache = undefined;
-    if (this.segments[0] === segment || (keptBefore && this.segments.indexOf(segment) < CACHED_SEGMENTS)) segment.cache = [];
+    // The new segment is the last one (dropConsumedHeads only removes from the head).
+    const index = this.segments.length - 1;
+    if (index === 0 || (keptBefore && index < CACHED_SEGMENTS)) segment.cache = [];
   }
 
   private async abandonActive(): Promise<void> {
