@@ -9,8 +9,24 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-/** Asks the kernel for a free TCP port on 127.0.0.1 (bind to port 0, read it, close). */
-export function freePort(): Promise<number> {
+/** Ports freePort() handed out in this process: the kernel may offer a just-closed one again. */
+const handedOut = new Set<number>();
+
+/**
+ * Asks the kernel for a free TCP port on 127.0.0.1 (bind to port 0, read it, close), never one it
+ * already gave this process: two servers of one test (an MQTT and an HTTP port) once got the same.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await kernelPort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('freePort: the kernel kept offering ports already handed out');
+}
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
