@@ -6,7 +6,9 @@
 //    InfluxDB 1.6 1.5–3 ms of CPU, so polling every 10 ms took 0.21 of a core, a tenth of this
 //    2-core machine, during the very step it measured; every 50 ms it takes 0.03–0.06.
 //  - publish → alert: subscribes to hydrowatch's retained alert topics; the body's raisedAt is the
-//    crossing reading's ts (its send time), so latency = arrival − raisedAt.
+//    crossing reading's ts (its send time), so latency = arrival − raisedAt. The body's `at` (when
+//    hydrowatch decided to notify; same clock, same machine) splits it into `decided` (publish →
+//    the rule fired: broker to us, our queue, the rules) and `delivered` (→ the alert subscriber).
 import * as hdr from 'hdr-histogram-js';
 import mqtt from 'mqtt';
 import { probePointsAfter } from './lib/influx.js';
@@ -26,6 +28,15 @@ export interface LatencySummary {
 export function summarize(histogram: hdr.Histogram): LatencySummary {
   if (histogram.totalCount === 0) return { samples: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN };
   return { samples: histogram.totalCount, p50Ms: histogram.getValueAtPercentile(50), p99Ms: histogram.getValueAtPercentile(99), maxMs: histogram.maxValue };
+}
+
+export interface AlertSummary extends LatencySummary {
+  raised: number;
+  cleared: number;
+  /** publish → hydrowatch decided to notify (the body's `at`). */
+  decided: LatencySummary;
+  /** decided → arrival at the alert subscriber. */
+  delivered: LatencySummary;
 }
 
 export class QueryableProbe {
@@ -93,6 +104,8 @@ export class QueryableProbe {
 
 export class AlertProbe {
   readonly histogram = newHistogram();
+  readonly decided = newHistogram();
+  readonly delivered = newHistogram();
   raised = 0;
   cleared = 0;
 
@@ -110,10 +123,16 @@ export class AlertProbe {
       }
       const arrived = Date.now();
       try {
-        const body = JSON.parse(payload.toString()) as { kind?: string; alert?: { raisedAt?: string } };
+        const body = JSON.parse(payload.toString()) as { kind?: string; at?: string; alert?: { raisedAt?: string } };
         if (body.kind !== 'raised' || !body.alert?.raisedAt) return;
         probe.raised += 1;
-        probe.histogram.recordValue(Math.max(1, arrived - Date.parse(body.alert.raisedAt)));
+        const raisedAt = Date.parse(body.alert.raisedAt);
+        probe.histogram.recordValue(Math.max(1, arrived - raisedAt));
+        const at = body.at ? Date.parse(body.at) : Number.NaN;
+        if (Number.isFinite(at)) {
+          probe.decided.recordValue(Math.max(1, at - raisedAt));
+          probe.delivered.recordValue(Math.max(1, arrived - at));
+        }
       } catch {
         // not an alert body
       }
@@ -122,8 +141,8 @@ export class AlertProbe {
     return probe;
   }
 
-  async stop(): Promise<LatencySummary & { raised: number; cleared: number }> {
+  async stop(): Promise<AlertSummary> {
     await this.client.endAsync(true).catch(() => undefined);
-    return { ...summarize(this.histogram), raised: this.raised, cleared: this.cleared };
+    return { ...summarize(this.histogram), raised: this.raised, cleared: this.cleared, decided: summarize(this.decided), delivered: summarize(this.delivered) };
   }
 }

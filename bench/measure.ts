@@ -4,7 +4,7 @@
 import type { Contender, BenchContext, RunningContender } from './contenders/types.js';
 import { countReadings, readingsPerDevice } from './lib/influx.js';
 import { cpuSeconds, rssBytes, sleep } from './lib/proc.js';
-import { AlertProbe, type LatencySummary, QueryableProbe } from './latency.js';
+import { AlertProbe, type AlertSummary, type LatencySummary, QueryableProbe } from './latency.js';
 import { assetName, type LoadGenerator, type StepResult } from './load.js';
 
 export interface Plan {
@@ -44,6 +44,8 @@ export interface Plan {
    * 0 = only the reading right after connecting.
    */
   idleSettledMs?: number;
+  /** Diagnosis (`--latency-at R`): no idle figure and no ladder, only the latency step at R readings/s. */
+  latencyAt?: number | undefined;
 }
 
 export interface StepOutcome {
@@ -82,7 +84,7 @@ export interface ContenderRun {
   idle:
     | { devices: number; rssBeforeMb: number; rssAfterMb: number; mbPer1000: number; brokerMbPer1000: number; settled?: { rssBeforeMb: number; rssAfterMb: number; mbPer1000: number } | undefined }
     | undefined;
-  latency: (StepOutcome & { queryable: LatencySummary; alert: (LatencySummary & { raised: number; cleared: number; crossings: number }) | undefined }) | undefined;
+  latency: (StepOutcome & { queryable: LatencySummary; alert: (AlertSummary & { crossings: number }) | undefined }) | undefined;
   /** CPU-seconds per million readings at 80 % of max: the contender's own processes, and its external broker. */
   cpuPerMillion: { own: number; broker: number } | undefined;
   burst: StepOutcome | undefined;
@@ -254,6 +256,14 @@ export class Measurer {
       }
     };
     try {
+      if (plan.latencyAt !== undefined) {
+        run.maxRate = plan.latencyAt / 0.8;
+        await this.instance(contender, `${base}_c`, async (running) => {
+          await this.connect(running, `${base}_c`);
+          await afterLadder(running);
+        });
+        return run;
+      }
       // 1. Idle devices, then the ladder (quick: everything else on the same instance once it settled).
       await this.instance(contender, `${base}_a`, async (running) => {
         await sleep(plan.idleSettleMs);
@@ -351,7 +361,10 @@ export class Measurer {
     }
     this.ctx.log(
       `  at 80 % (${fmt(rate)}/s): ${outcome.pass ? 'ok' : `FAIL (${outcome.reason})`}; publish→queryable p50 ${q.p50Ms} p99 ${q.p99Ms} ms (${q.samples} samples)` +
-        (a ? `; publish→alert p50 ${a.p50Ms} p99 ${a.p99Ms} ms (${a.raised} alerts for ~${crossings} crossings)` : '') +
+        (a
+          ? `; publish→alert p50 ${a.p50Ms} p99 ${a.p99Ms} ms (${a.raised} alerts for ~${crossings} crossings;` +
+            ` to the decision p50 ${a.decided.p50Ms} p99 ${a.decided.p99Ms}, then delivered p50 ${a.delivered.p50Ms} p99 ${a.delivered.p99Ms})`
+          : '') +
         (run.cpuPerMillion ? `; CPU ${run.cpuPerMillion.own} s/M own, ${run.cpuPerMillion.broker} s/M broker` : ''),
     );
   }

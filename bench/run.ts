@@ -16,6 +16,8 @@
 //          --profile          write hydrowatch CPU profiles (node --cpu-prof) next to the results
 //          --out FILE         results JSON (default bench/results/<date>.json)
 //          --max-minutes M    stop after the contender that crosses M minutes (full: 60, quick: 3)
+//          --latency-at R     diagnosis: only the latency step (and burst), at R readings/s, for
+//                             before/after comparisons at one rate; no max, no idle figure
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -111,12 +113,14 @@ export function parseOptions(argv: string[]): RunOptions {
       profile: { type: 'boolean', default: false },
       out: { type: 'string' },
       'max-minutes': { type: 'string' },
+      'latency-at': { type: 'string' },
     },
     strict: true,
   });
   const quick = values.quick === true;
   const plan = { ...(quick ? QUICK_PLAN : FULL_PLAN) };
   if (values.devices) plan.devices = plan.idleDevices = Number(values.devices);
+  if (values['latency-at']) plan.latencyAt = Number(values['latency-at']);
   // Quick leaves out the Mosquitto variants of A and of the broker baseline (ask for them with --only).
   let contenders = select(values.only, quick && !values.only ? ALL_CONTENDERS.filter((c) => !QUICK_LEAVES_OUT.includes(c.id)) : ALL_CONTENDERS);
   if (values.skip) {

@@ -166,6 +166,17 @@ async function main(): Promise<void> {
       return done;
     };
   }
+  // Publish → hydrowatch has the reading (its receivedAt), and → the rules have seen it.
+  const arrivalMs = createHistogram();
+  const evaluatedMs = createHistogram();
+  if (process.env.BENCH_DEBUG) {
+    const onReading = service.alerts.onReading.bind(service.alerts);
+    service.alerts.onReading = (reading, receivedAt) => {
+      onReading(reading, receivedAt);
+      arrivalMs.record(Math.max(1, receivedAt - reading.ts));
+      evaluatedMs.record(Math.max(1, Date.now() - reading.ts));
+    };
+  }
   const alertKinds: Record<string, number> = {};
   if (process.env.BENCH_DEBUG) {
     const watcher = await mqtt.connectAsync(service.mqttUrl, { clientId: `bench-debug-${process.pid}`, clean: true });
@@ -210,6 +221,9 @@ async function main(): Promise<void> {
         loopDelayMaxMs: loopDelay.max / 1e6,
         appendP50Ms: appendMs.count > 0 ? appendMs.percentile(50) / 1000 : undefined,
         appendP99Ms: appendMs.count > 0 ? appendMs.percentile(99) / 1000 : undefined,
+        arrivalP50Ms: arrivalMs.count > 0 ? arrivalMs.percentile(50) : undefined,
+        arrivalP99Ms: arrivalMs.count > 0 ? arrivalMs.percentile(99) : undefined,
+        evaluatedP99Ms: evaluatedMs.count > 0 ? evaluatedMs.percentile(99) : undefined,
         notifications: notificationFigures(await service.metrics.registry.metrics()),
         alertKinds: { ...alertKinds },
         alertsKept: service.alerts.list({ state: 'all' }).length,
@@ -218,6 +232,8 @@ async function main(): Promise<void> {
       for (const key of Object.keys(alertKinds)) delete alertKinds[key];
       loopDelay.reset();
       appendMs.reset();
+      arrivalMs.reset();
+      evaluatedMs.reset();
       return stats;
     },
     () => service.close(),
