@@ -1,8 +1,7 @@
 // The alert engine: feeds readings to the pure rules, runs the ISA-18.2 lifecycle on what they
 // raise and clear, keeps heat-wave state, writes every lifecycle event to the `alert` measurement,
 // asks the notifier to page (never for replayed or late data), and survives a restart.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AssetConfig } from '../config.js';
 import { type AlertEvent, alertLine, heatwaveLine } from '../influx/points.js';
 import type { Logger } from '../log.js';
@@ -11,6 +10,7 @@ import type { Reading } from '../schema.js';
 import { type ConditionEvent, type EvalContext, createEvalState, evaluate, evaluateTimers, observeCommand, type EvalState } from './evaluate.js';
 import { type HeatwaveSettings, HeatwaveTracker, type HeatwaveView } from './heatwave.js';
 import { acknowledge, clear, eventOf, shelve, type Transition, unshelve } from './lifecycle.js';
+import { writeStateInSlices, writeStateSync } from './state-file.js';
 import { AlertStore } from './store.js';
 import type { Rule } from './rules.js';
 import { type AlertRecord, isActive, isOpen, type Notification } from './types.js';
@@ -58,6 +58,9 @@ export class AlertEngine {
   private nextSeq = 1;
   private saveTimer: NodeJS.Timeout | undefined;
   private lastSaveMs = 0;
+  private saving: Promise<void> | undefined;
+  private saveAgain = false;
+  private closed = false;
   private readonly listeners = new Set<(change: AlertChange) => void>();
 
   constructor(private readonly options: AlertEngineOptions) {
@@ -217,7 +220,10 @@ export class AlertEngine {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.saveTimer) clearTimeout(this.saveTimer);
+    // A save in slices still under way is dropped before its rename: this one is newer.
     this.save();
   }
 
@@ -342,15 +348,32 @@ export class AlertEngine {
   }
 
   private scheduleSave(): void {
-    if (!this.options.statePath || this.saveTimer) return;
+    if (!this.options.statePath || this.saveTimer || this.closed) return;
+    if (this.saving) {
+      this.saveAgain = true;
+      return;
+    }
     // A save writes every kept alert: in an alert flood (thousands cleared and not yet acknowledged)
-    // it takes tens of ms, so it runs at most often enough to take a tenth of the event loop.
+    // it costs the main thread tens of ms, in slices (state-file.ts), so it runs at most often enough
+    // to take a tenth of the event loop.
     this.saveTimer = setTimeout(
       () => {
         this.saveTimer = undefined;
-        const started = performance.now();
-        this.save();
-        this.lastSaveMs = performance.now() - started;
+        const path = this.options.statePath!;
+        this.saving = writeStateInSlices(path, this.statePieces(), () => !this.closed)
+          .then(
+            (busyMs) => {
+              if (busyMs !== false) this.lastSaveMs = busyMs;
+            },
+            (error: unknown) => this.options.log.error(`could not save alert state to ${path}: ${error instanceof Error ? error.message : String(error)}`),
+          )
+          .finally(() => {
+            this.saving = undefined;
+            if (this.saveAgain) {
+              this.saveAgain = false;
+              this.scheduleSave();
+            }
+          });
       },
       Math.max(200, this.lastSaveMs * 10),
     );
@@ -359,9 +382,15 @@ export class AlertEngine {
 
   /** The state as saved to disk (JSON); a cluster's alert leader also keeps it in Redis (src/cluster/). */
   exportState(): string {
-    // Alerts and history are the bulk of it and mostly unchanged since the last save: spliced in as
-    // the JSON each record was made into once (records are replaced, never changed in place); the
-    // result is what JSON.stringify of it all would give.
+    return Array.from(this.statePieces()).join('');
+  }
+
+  /**
+   * The state's JSON as pieces, from a snapshot taken now: what JSON.stringify of it all would
+   * give. Alerts and history are the bulk of it and mostly unchanged since the last save: each
+   * record is the JSON it was made into once (records are replaced, never changed in place).
+   */
+  private statePieces(): Iterable<string> {
     const rest = JSON.stringify({
       version: STATE_VERSION,
       nextSeq: this.nextSeq,
@@ -373,7 +402,17 @@ export class AlertEngine {
       byRegion: [...this.byRegion.entries()],
       history: [],
     });
-    return rest.replace('"alerts":[]', () => `"alerts":[${Array.from(this.alerts.values(), jsonOnce).join(',')}]`).replace(/"history":\[\]}$/, () => `"history":[${this.history.map(jsonOnce).join(',')}]}`);
+    const alertsAt = rest.indexOf('"alerts":[]') + '"alerts":['.length;
+    const historyAt = rest.lastIndexOf('"history":[]') + '"history":['.length;
+    const alerts = Array.from(this.alerts.values());
+    const history = this.history.slice();
+    return (function* pieces() {
+      yield rest.slice(0, alertsAt);
+      for (let i = 0; i < alerts.length; i++) yield i === 0 ? jsonOnce(alerts[i]!) : `,${jsonOnce(alerts[i]!)}`;
+      yield rest.slice(alertsAt, historyAt);
+      for (let i = 0; i < history.length; i++) yield i === 0 ? jsonOnce(history[i]!) : `,${jsonOnce(history[i]!)}`;
+      yield rest.slice(historyAt);
+    })();
   }
 
   /** Replaces the state with an exported one: a new cluster leader takes over its predecessor's. Throws if unreadable. */
@@ -386,14 +425,12 @@ export class AlertEngine {
     this.scheduleSave();
   }
 
-  /** Writes the state atomically (temp file, then rename), so a crash leaves the old or the new. */
+  /** Writes the state at once (at close), atomically: temp file, then rename, so a crash leaves the old or the new. */
   private save(): void {
     const path = this.options.statePath;
     if (!path) return;
     try {
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(`${path}.tmp`, this.exportState());
-      renameSync(`${path}.tmp`, path);
+      writeStateSync(path, this.statePieces());
     } catch (error) {
       this.options.log.error(`could not save alert state to ${path}: ${error instanceof Error ? error.message : String(error)}`);
     }
