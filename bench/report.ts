@@ -26,6 +26,9 @@ export interface ContenderSummary {
   queryableP99Ms: number;
   alertP50Ms: number;
   alertP99Ms: number;
+  /** Of publish→alert, the part until hydrowatch decided (p99), and the delivery after it (p99). */
+  alertDecidedP99Ms: number;
+  alertDeliveredP99Ms: number;
   cpuOwnPerMillion: number;
   cpuBrokerPerMillion: number;
   mbPer1000Idle: number;
@@ -73,6 +76,8 @@ export function summarize(rounds: BenchResults['rounds']): Summary {
       queryableP99Ms: med(runs.map((r) => r.latency?.queryable.p99Ms ?? Number.NaN)),
       alertP50Ms: med(runs.map((r) => r.latency?.alert?.p50Ms ?? Number.NaN)),
       alertP99Ms: med(runs.map((r) => r.latency?.alert?.p99Ms ?? Number.NaN)),
+      alertDecidedP99Ms: med(runs.map((r) => r.latency?.alert?.decided?.p99Ms ?? Number.NaN)),
+      alertDeliveredP99Ms: med(runs.map((r) => r.latency?.alert?.delivered?.p99Ms ?? Number.NaN)),
       cpuOwnPerMillion: med(runs.map((r) => r.cpuPerMillion?.own ?? Number.NaN)),
       cpuBrokerPerMillion: med(runs.map((r) => r.cpuPerMillion?.broker ?? Number.NaN)),
       mbPer1000Idle: med(runs.map((r) => r.idle?.mbPer1000 ?? Number.NaN)),
@@ -109,7 +114,7 @@ export function summarize(rounds: BenchResults['rounds']): Summary {
     const c = byId.get(id);
     if (!c) continue;
     targets.push({ target: `${id}: p99 publish→queryable ≤ 1000 ms at 80 % of max`, measured: `${c.queryableP99Ms} ms`, met: Number.isFinite(c.queryableP99Ms) ? c.queryableP99Ms <= 1000 : undefined });
-    targets.push({ target: `${id}: p99 publish→alert ≤ 50 ms at 80 % of max`, measured: `${c.alertP99Ms} ms`, met: Number.isFinite(c.alertP99Ms) ? c.alertP99Ms <= 50 : undefined });
+    targets.push({ target: `${id}: p99 publish→alert ≤ 50 ms at 80 % of max`, measured: `${c.alertP99Ms} ms (p99 to the decision ${c.alertDecidedP99Ms}, delivery ${c.alertDeliveredP99Ms})`, met: Number.isFinite(c.alertP99Ms) ? c.alertP99Ms <= 50 : undefined });
     targets.push({ target: `${id}: zero loss in the burst`, measured: `${fmt(c.burstLost)} lost of ${fmt(c.burstPublished)}`, met: c.burstPublished > 0 ? c.burstLost === 0 : undefined });
   }
   const embedded = byId.get('A-embedded');
