@@ -9,6 +9,9 @@
 //    crossing reading's ts (its send time), so latency = arrival − raisedAt. The body's `at` (when
 //    hydrowatch decided to notify; same clock, same machine) splits it into `decided` (publish →
 //    the rule fired: broker to us, our queue, the rules) and `delivered` (→ the alert subscriber).
+//    `brokered`: a second connection takes the probe devices' readings (QoS 0, ~1 % of them),
+//    publish → arrival. With Mosquitto that is the broker's part of `decided`, without hydrowatch's
+//    queue; the embedded broker forwards a reading only once hydrowatch has spooled it.
 import * as hdr from 'hdr-histogram-js';
 import mqtt from 'mqtt';
 import { probePointsAfter } from './lib/influx.js';
@@ -37,6 +40,8 @@ export interface AlertSummary extends LatencySummary {
   decided: LatencySummary;
   /** decided → arrival at the alert subscriber. */
   delivered: LatencySummary;
+  /** A probe device's reading, publish → arrival at a plain QoS 0 subscriber (with Mosquitto: the broker's part). */
+  brokered: LatencySummary;
 }
 
 export class QueryableProbe {
@@ -106,14 +111,24 @@ export class AlertProbe {
   readonly histogram = newHistogram();
   readonly decided = newHistogram();
   readonly delivered = newHistogram();
+  readonly brokered = newHistogram();
   raised = 0;
   cleared = 0;
 
-  private constructor(private readonly client: mqtt.MqttClient) {}
+  private constructor(
+    private readonly client: mqtt.MqttClient,
+    private readonly readings: mqtt.MqttClient | undefined,
+  ) {}
 
-  static async start(url: string): Promise<AlertProbe> {
+  static async start(url: string, readingTopics: readonly string[] = []): Promise<AlertProbe> {
     const client = await mqtt.connectAsync(url, { clientId: `bench-alerts-${process.pid}-${Date.now()}`, clean: true, reconnectPeriod: 0 });
-    const probe = new AlertProbe(client);
+    // Readings on a connection of their own: on the alerts' one they would queue ahead of alerts.
+    const readings = readingTopics.length === 0 ? undefined : await mqtt.connectAsync(url, { clientId: `bench-readings-${process.pid}-${Date.now()}`, clean: true, reconnectPeriod: 0 });
+    const probe = new AlertProbe(client, readings);
+    readings?.on('message', (_topic, payload) => {
+      const ts = (JSON.parse(payload.toString()) as { ts?: number }).ts;
+      if (typeof ts === 'number') probe.brokered.recordValue(Math.max(1, Date.now() - ts));
+    });
     client.on('message', (_topic, payload, packet) => {
       // Retained messages from before the step say nothing about latency.
       if (packet.retain) return;
@@ -138,11 +153,13 @@ export class AlertProbe {
       }
     });
     await client.subscribeAsync('hydrowatch/alerts/#', { qos: 1 });
+    await readings?.subscribeAsync([...readingTopics], { qos: 0 });
     return probe;
   }
 
   async stop(): Promise<AlertSummary> {
     await this.client.endAsync(true).catch(() => undefined);
-    return { ...summarize(this.histogram), raised: this.raised, cleared: this.cleared, decided: summarize(this.decided), delivered: summarize(this.delivered) };
+    await this.readings?.endAsync(true).catch(() => undefined);
+    return { ...summarize(this.histogram), raised: this.raised, cleared: this.cleared, decided: summarize(this.decided), delivered: summarize(this.delivered), brokered: summarize(this.brokered) };
   }
 }

@@ -5,7 +5,7 @@ import type { Contender, BenchContext, RunningContender } from './contenders/typ
 import { countReadings, readingsPerDevice } from './lib/influx.js';
 import { cpuSeconds, rssBytes, sleep } from './lib/proc.js';
 import { AlertProbe, type AlertSummary, type LatencySummary, QueryableProbe } from './latency.js';
-import { assetName, type LoadGenerator, type StepResult } from './load.js';
+import { assetName, type LoadGenerator, type StepResult, telemetryTopicOf } from './load.js';
 
 export interface Plan {
   /** Devices (one connection each) during the steps. */
@@ -339,9 +339,12 @@ export class Measurer {
     const perDevice = rate / this.plan.devices;
     // Enough probe devices for ~200 latency samples a second.
     const probes = Math.min(this.plan.devices, Math.max(2, Math.ceil(200 / perDevice)));
-    const assets = Array.from({ length: probes }, (_, i) => assetName(Math.floor((i * this.plan.devices) / probes)));
+    const probeDevices = Array.from({ length: probes }, (_, i) => Math.floor((i * this.plan.devices) / probes));
+    const assets = probeDevices.map(assetName);
     const queryable = running.db === undefined ? undefined : new QueryableProbe(this.ctx.influxUrl, running.db, assets, Date.now() - 1);
-    const alerts = running.alertsUrl ? await AlertProbe.start(running.alertsUrl) : undefined;
+    const alerts = running.alertsUrl
+      ? await AlertProbe.start(running.alertsUrl, probeDevices.map(telemetryTopicOf))
+      : undefined;
     let outcome: StepOutcome;
     try {
       await running.profile?.start();
@@ -363,7 +366,8 @@ export class Measurer {
       `  at 80 % (${fmt(rate)}/s): ${outcome.pass ? 'ok' : `FAIL (${outcome.reason})`}; publish→queryable p50 ${q.p50Ms} p99 ${q.p99Ms} ms (${q.samples} samples)` +
         (a
           ? `; publish→alert p50 ${a.p50Ms} p99 ${a.p99Ms} ms (${a.raised} alerts for ~${crossings} crossings;` +
-            ` to the decision p50 ${a.decided.p50Ms} p99 ${a.decided.p99Ms}, then delivered p50 ${a.delivered.p50Ms} p99 ${a.delivered.p99Ms})`
+            ` to the decision p50 ${a.decided.p50Ms} p99 ${a.decided.p99Ms}, then delivered p50 ${a.delivered.p50Ms} p99 ${a.delivered.p99Ms};` +
+            ` a reading to a plain subscriber p50 ${a.brokered.p50Ms} p99 ${a.brokered.p99Ms})`
           : '') +
         (run.cpuPerMillion ? `; CPU ${run.cpuPerMillion.own} s/M own, ${run.cpuPerMillion.broker} s/M broker` : ''),
     );

@@ -29,6 +29,8 @@ export interface ContenderSummary {
   /** Of publish→alert, the part until hydrowatch decided (p99), and the delivery after it (p99). */
   alertDecidedP99Ms: number;
   alertDeliveredP99Ms: number;
+  /** A probe device's reading to a plain QoS 0 subscriber on the same broker (p99). */
+  readingToSubscriberP99Ms: number;
   cpuOwnPerMillion: number;
   cpuBrokerPerMillion: number;
   mbPer1000Idle: number;
@@ -78,6 +80,7 @@ export function summarize(rounds: BenchResults['rounds']): Summary {
       alertP99Ms: med(runs.map((r) => r.latency?.alert?.p99Ms ?? Number.NaN)),
       alertDecidedP99Ms: med(runs.map((r) => r.latency?.alert?.decided?.p99Ms ?? Number.NaN)),
       alertDeliveredP99Ms: med(runs.map((r) => r.latency?.alert?.delivered?.p99Ms ?? Number.NaN)),
+      readingToSubscriberP99Ms: med(runs.map((r) => r.latency?.alert?.brokered?.p99Ms ?? Number.NaN)),
       cpuOwnPerMillion: med(runs.map((r) => r.cpuPerMillion?.own ?? Number.NaN)),
       cpuBrokerPerMillion: med(runs.map((r) => r.cpuPerMillion?.broker ?? Number.NaN)),
       mbPer1000Idle: med(runs.map((r) => r.idle?.mbPer1000 ?? Number.NaN)),
@@ -114,7 +117,7 @@ export function summarize(rounds: BenchResults['rounds']): Summary {
     const c = byId.get(id);
     if (!c) continue;
     targets.push({ target: `${id}: p99 publish→queryable ≤ 1000 ms at 80 % of max`, measured: `${c.queryableP99Ms} ms`, met: Number.isFinite(c.queryableP99Ms) ? c.queryableP99Ms <= 1000 : undefined });
-    targets.push({ target: `${id}: p99 publish→alert ≤ 50 ms at 80 % of max`, measured: `${c.alertP99Ms} ms (p99 to the decision ${c.alertDecidedP99Ms}, delivery ${c.alertDeliveredP99Ms})`, met: Number.isFinite(c.alertP99Ms) ? c.alertP99Ms <= 50 : undefined });
+    targets.push({ target: `${id}: p99 publish→alert ≤ 50 ms at 80 % of max`, measured: `${c.alertP99Ms} ms (p99 to the decision ${c.alertDecidedP99Ms}, delivery ${c.alertDeliveredP99Ms}; a reading to a plain subscriber ${c.readingToSubscriberP99Ms})`, met: Number.isFinite(c.alertP99Ms) ? c.alertP99Ms <= 50 : undefined });
     targets.push({ target: `${id}: zero loss in the burst`, measured: `${fmt(c.burstLost)} lost of ${fmt(c.burstPublished)}`, met: c.burstPublished > 0 ? c.burstLost === 0 : undefined });
   }
   const embedded = byId.get('A-embedded');
