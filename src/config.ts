@@ -78,7 +78,7 @@ export const Config = z.strictObject({
       /** `auto` reads `/ping`'s X-Influxdb-Version. */
       flavour: z.enum(['auto', 'v1', 'v2']).default('auto'),
       batchSize: z.coerce.number().int().min(1).max(50_000).default(5000),
-      flushIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+      flushIntervalMs: z.coerce.number().int().min(10).max(60_000).default(500),
       /** Batches in flight at once; the spool is still committed in order. */
       writeConcurrency: z.coerce.number().int().min(1).max(16).default(2),
       timeoutMs: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -90,7 +90,7 @@ export const Config = z.strictObject({
         })
         .default({}),
     })
-    .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 1000, writeConcurrency: 2, timeoutMs: 10_000, retention: {} }),
+    .default({ url: 'http://127.0.0.1:8086', bucket: 'hydrowatch', flavour: 'auto', batchSize: 5000, flushIntervalMs: 500, writeConcurrency: 2, timeoutMs: 10_000, retention: {} }),
   /** Spool and state directory. */
   dataDir: z.string().min(1).default('./data'),
   /** Points held waiting for InfluxDB; past it, publishes are no longer acknowledged. */
