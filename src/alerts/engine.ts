@@ -359,13 +359,12 @@ export class AlertEngine {
     this.saveTimer = setTimeout(
       () => {
         this.saveTimer = undefined;
-        const path = this.options.statePath!;
-        this.saving = writeStateInSlices(path, this.statePieces(), () => !this.closed)
+        this.saving = writeStateInSlices(this.options.statePath!, this.statePieces(), () => !this.closed)
           .then(
             (busyMs) => {
               if (busyMs !== false) this.lastSaveMs = busyMs;
             },
-            (error: unknown) => this.options.log.error(`could not save alert state to ${path}: ${error instanceof Error ? error.message : String(error)}`),
+            (error: unknown) => this.saveFailed(error),
           )
           .finally(() => {
             this.saving = undefined;
@@ -432,8 +431,12 @@ export class AlertEngine {
     try {
       writeStateSync(path, this.statePieces());
     } catch (error) {
-      this.options.log.error(`could not save alert state to ${path}: ${error instanceof Error ? error.message : String(error)}`);
+      this.saveFailed(error);
     }
+  }
+
+  private saveFailed(error: unknown): void {
+    this.options.log.error(`could not save alert state to ${this.options.statePath}: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   private load(): void {
