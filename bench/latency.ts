@@ -9,7 +9,7 @@
 //    crossing reading's ts (its send time), so latency = arrival − raisedAt. The body's `at` (when
 //    hydrowatch decided to notify; same clock, same machine) splits it into `decided` (publish →
 //    the rule fired: broker to us, our queue, the rules) and `delivered` (→ the alert subscriber).
-//    `brokered`: a second connection takes the probe devices' readings (QoS 0, ~1 % of them),
+//    `toSubscriber`: a second connection takes the probe devices' readings (QoS 0, ~1 % of them),
 //    publish → arrival. With Mosquitto that is the broker's part of `decided`, without hydrowatch's
 //    queue; the embedded broker forwards a reading only once hydrowatch has spooled it.
 import * as hdr from 'hdr-histogram-js';
@@ -41,7 +41,7 @@ export interface AlertSummary extends LatencySummary {
   /** decided → arrival at the alert subscriber. */
   delivered: LatencySummary;
   /** A probe device's reading, publish → arrival at a plain QoS 0 subscriber (with Mosquitto: the broker's part). */
-  brokered: LatencySummary;
+  toSubscriber: LatencySummary;
 }
 
 export class QueryableProbe {
@@ -111,7 +111,7 @@ export class AlertProbe {
   readonly histogram = newHistogram();
   readonly decided = newHistogram();
   readonly delivered = newHistogram();
-  readonly brokered = newHistogram();
+  readonly toSubscriber = newHistogram();
   raised = 0;
   cleared = 0;
 
@@ -127,7 +127,7 @@ export class AlertProbe {
     const probe = new AlertProbe(client, readings);
     readings?.on('message', (_topic, payload) => {
       const ts = (JSON.parse(payload.toString()) as { ts?: number }).ts;
-      if (typeof ts === 'number') probe.brokered.recordValue(Math.max(1, Date.now() - ts));
+      if (typeof ts === 'number') probe.toSubscriber.recordValue(Math.max(1, Date.now() - ts));
     });
     client.on('message', (_topic, payload, packet) => {
       // Retained messages from before the step say nothing about latency.
@@ -160,6 +160,6 @@ export class AlertProbe {
   async stop(): Promise<AlertSummary> {
     await this.client.endAsync(true).catch(() => undefined);
     await this.readings?.endAsync(true).catch(() => undefined);
-    return { ...summarize(this.histogram), raised: this.raised, cleared: this.cleared, decided: summarize(this.decided), delivered: summarize(this.delivered), brokered: summarize(this.brokered) };
+    return { ...summarize(this.histogram), raised: this.raised, cleared: this.cleared, decided: summarize(this.decided), delivered: summarize(this.delivered), toSubscriber: summarize(this.toSubscriber) };
   }
 }

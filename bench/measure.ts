@@ -255,13 +255,16 @@ export class Measurer {
         this.ctx.log(`  burst ${fmt(plan.burstRate)}/s offered for ${plan.burstMs / 1000} s: published ${fmt(burst.sent)}, stored ${fmt(burst.stored)}, lost ${fmt(burst.lost)}${burst.lost === 0 ? ` (all stored ${(burst.lagMs / 1000).toFixed(1)} s after)` : ''}`);
       }
     };
+    // Latency and CPU at 80 % of max, then a burst, on a fresh instance.
+    const onFreshInstance = (): Promise<void> =>
+      this.instance(contender, `${base}_c`, async (running) => {
+        await this.connect(running, `${base}_c`);
+        await afterLadder(running);
+      });
     try {
       if (plan.latencyAt !== undefined) {
         run.maxRate = plan.latencyAt / 0.8;
-        await this.instance(contender, `${base}_c`, async (running) => {
-          await this.connect(running, `${base}_c`);
-          await afterLadder(running);
-        });
+        await onFreshInstance();
         return run;
       }
       // 1. Idle devices, then the ladder (quick: everything else on the same instance once it settled).
@@ -319,12 +322,7 @@ export class Measurer {
         });
       }
       // 3. Latency and CPU at 80 % of max, then a burst, on a fresh instance.
-      if (options.latency || options.burst) {
-        await this.instance(contender, `${base}_c`, async (running) => {
-          await this.connect(running, `${base}_c`);
-          await afterLadder(running);
-        });
-      }
+      if (options.latency || options.burst) await onFreshInstance();
     } catch (error) {
       run.error = error instanceof Error ? error.message : String(error);
       this.ctx.log(`  ERROR: ${run.error}`);
@@ -367,7 +365,7 @@ export class Measurer {
         (a
           ? `; publish→alert p50 ${a.p50Ms} p99 ${a.p99Ms} ms (${a.raised} alerts for ~${crossings} crossings;` +
             ` to the decision p50 ${a.decided.p50Ms} p99 ${a.decided.p99Ms}, then delivered p50 ${a.delivered.p50Ms} p99 ${a.delivered.p99Ms};` +
-            ` a reading to a plain subscriber p50 ${a.brokered.p50Ms} p99 ${a.brokered.p99Ms})`
+            ` a reading to a plain subscriber p50 ${a.toSubscriber.p50Ms} p99 ${a.toSubscriber.p99Ms})`
           : '') +
         (run.cpuPerMillion ? `; CPU ${run.cpuPerMillion.own} s/M own, ${run.cpuPerMillion.broker} s/M broker` : ''),
     );

@@ -80,7 +80,7 @@ export function summarize(rounds: BenchResults['rounds']): Summary {
       alertP99Ms: med(runs.map((r) => r.latency?.alert?.p99Ms ?? Number.NaN)),
       alertDecidedP99Ms: med(runs.map((r) => r.latency?.alert?.decided?.p99Ms ?? Number.NaN)),
       alertDeliveredP99Ms: med(runs.map((r) => r.latency?.alert?.delivered?.p99Ms ?? Number.NaN)),
-      readingToSubscriberP99Ms: med(runs.map((r) => r.latency?.alert?.brokered?.p99Ms ?? Number.NaN)),
+      readingToSubscriberP99Ms: med(runs.map((r) => r.latency?.alert?.toSubscriber?.p99Ms ?? Number.NaN)),
       cpuOwnPerMillion: med(runs.map((r) => r.cpuPerMillion?.own ?? Number.NaN)),
       cpuBrokerPerMillion: med(runs.map((r) => r.cpuPerMillion?.broker ?? Number.NaN)),
       mbPer1000Idle: med(runs.map((r) => r.idle?.mbPer1000 ?? Number.NaN)),
