@@ -16,7 +16,7 @@ export interface AssetView {
   lastReadingAt: number | undefined;
   /** Epoch ms when hydrowatch last heard from it (reading or status). */
   lastSeenAt: number | undefined;
-  latest: { ts: number; seq?: number; values: Reading['values'] } | undefined;
+  latest: { ts: number; seq?: number | undefined; values: Reading['values'] } | undefined;
   seq: { last: number | undefined; gaps: number; duplicates: number };
 }
 
@@ -24,6 +24,9 @@ export interface SeqEvent {
   gaps: number;
   duplicate: boolean;
 }
+
+const IN_ORDER: SeqEvent = Object.freeze({ gaps: 0, duplicate: false });
+const DUPLICATE: SeqEvent = Object.freeze({ gaps: 0, duplicate: true });
 
 export class LiveState {
   private readonly assets = new Map<string, AssetView>();
@@ -36,21 +39,29 @@ export class LiveState {
   observeReading(reading: Reading, receivedAt: number): SeqEvent {
     const view = this.entry(reading.site, reading.kind, reading.asset);
     view.lastSeenAt = receivedAt;
-    const event: SeqEvent = { gaps: 0, duplicate: false };
+    let event = IN_ORDER;
     if (reading.seq !== undefined) {
       const last = view.seq.last;
       if (last !== undefined && reading.seq <= last) {
         // A device that restarted counts from 0 again: only a near repeat is a duplicate.
-        if (last - reading.seq < 1000) event.duplicate = true;
+        if (last - reading.seq < 1000) event = DUPLICATE;
       } else if (last !== undefined && reading.seq > last + 1) {
-        event.gaps = reading.seq - last - 1;
+        event = { gaps: reading.seq - last - 1, duplicate: false };
       }
       if (!event.duplicate) view.seq.last = reading.seq;
       view.seq.gaps += event.gaps;
       if (event.duplicate) view.seq.duplicates += 1;
     }
-    if (view.latest === undefined || reading.ts >= view.latest.ts) {
-      view.latest = { ts: reading.ts, ...(reading.seq === undefined ? {} : { seq: reading.seq }), values: { ...view.latest?.values, ...reading.values } };
+    const latest = view.latest;
+    if (latest === undefined) {
+      view.latest = { ts: reading.ts, seq: reading.seq, values: { ...reading.values } };
+      view.lastReadingAt = reading.ts;
+    } else if (reading.ts >= latest.ts) {
+      // Merged in place: a new object per reading, kept until the device's next one, outlived the
+      // young generation: a fifth of the bytes that survived a scavenge at 36,000 readings/s (bench/).
+      latest.ts = reading.ts;
+      latest.seq = reading.seq;
+      Object.assign(latest.values, reading.values);
       view.lastReadingAt = reading.ts;
     }
     return event;
@@ -66,7 +77,8 @@ export class LiveState {
   restore(view: Pick<AssetView, 'site' | 'kind' | 'asset'> & Partial<AssetView>): void {
     const current = this.entry(view.site, view.kind, view.asset);
     if (current.latest === undefined && view.latest) {
-      current.latest = view.latest;
+      // A copy: the view's values are merged into in place by later readings.
+      current.latest = { ts: view.latest.ts, seq: view.latest.seq, values: { ...view.latest.values } };
       current.lastReadingAt = view.latest.ts;
       current.lastSeenAt ??= view.latest.ts;
     }
