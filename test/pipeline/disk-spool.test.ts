@@ -115,6 +115,18 @@ describe('DiskSpool', () => {
     expect(spool.peek(1000)).toEqual(lines(111, 115));
   });
 
+  it('records the committed position on disk soon after each commit, not only on close (a crash replays little)', async () => {
+    const spool = await spoolAt();
+    await spool.append(lines(1, 100));
+    const pointer = () => JSON.parse(readFileSync(path.join(dir, 'committed.json'), 'utf8')) as { segment: number; line: number };
+    // Commits in a row, faster than one save: the last position is the one that stays.
+    for (let k = 0; k < 20; k++) spool.commit(3);
+    await eventually(() => expect(pointer().line).toBe(60));
+    spool.commit(5);
+    await eventually(() => expect(pointer().line).toBe(65));
+    expect(readdirSync(dir).filter((name) => name.includes('committed.json.'))).toEqual([]);
+  });
+
   it('drops a torn last line (and a NUL-filled tail) left by a crash, keeping every complete line', async () => {
     let spool = await spoolAt();
     await spool.append(lines(1, 10));
