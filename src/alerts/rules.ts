@@ -76,8 +76,12 @@ export type RuleKind = Rule['kind'];
 /** The rule with its heat-wave settings applied when a heat wave holds. */
 export function effectiveRule<R extends Rule>(rule: R, heatwaveActive: boolean): R {
   if (!heatwaveActive || !rule.heatwave) return rule;
-  return { ...rule, ...rule.heatwave } as R;
+  // Made once per rule: during a heat wave this runs for every reading the rule covers.
+  let merged = heatwaveRules.get(rule);
+  if (merged === undefined) heatwaveRules.set(rule, (merged = { ...rule, ...rule.heatwave } as R));
+  return merged as R;
 }
+const heatwaveRules = new WeakMap<Rule, Rule>();
 
 /**
  * Defaults for a network like the demo's: each value is ordinary utility practice, tuned so that

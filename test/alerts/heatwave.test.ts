@@ -19,6 +19,30 @@ describe('heat-wave assessment', () => {
     expect(tracker.view('east', day(4, 1))).toMatchObject({ active: false, hot_days: 0 });
   });
 
+  it('isActive, asked on every reading, changes at the local midnight and with the next weather reading', () => {
+    const tracker = new HeatwaveTracker(DEFAULT_HEATWAVE);
+    for (const n of [0, 1, 2]) tracker.observe('east', day(n, 14), 36);
+    // Day 3: three hot days behind it, none of its own yet.
+    expect(tracker.isActive('east', day(3, 9))).toBe(true);
+    expect(tracker.isActive('east', day(4, 0) - 1)).toBe(true);
+    // Day 4: day 3 was not hot, so the streak is over from its first millisecond.
+    expect(tracker.isActive('east', day(4, 0))).toBe(false);
+    expect(tracker.isActive('east', day(4, 12))).toBe(false);
+    // A new hot day starts a streak again only with two more; a manual declaration counts at once.
+    tracker.observe('east', day(4, 13), 37);
+    tracker.observe('east', day(5, 13), 37);
+    expect(tracker.isActive('east', day(5, 14))).toBe(false);
+    tracker.observe('east', day(6, 13), 37);
+    expect(tracker.isActive('east', day(6, 13))).toBe(true);
+    tracker.setManual('east', false, 'dispatch', 'cooler front arrived', day(6, 14));
+    expect(tracker.isActive('east', day(6, 14))).toBe(false);
+    tracker.setManual('east', null, 'dispatch', 'back to the assessment', day(6, 15));
+    expect(tracker.isActive('east', day(6, 15))).toBe(true);
+    // A replay that goes back in time is answered for its own time.
+    expect(tracker.isActive('east', day(3, 9))).toBe(true);
+    expect(tracker.isActive('east', day(4, 9))).toBe(false);
+  });
+
   it('counts days in the configured timezone, not UTC', () => {
     const tracker = new HeatwaveTracker(DEFAULT_HEATWAVE);
     // 23:30 and 00:30 local are two local days (the same UTC day).
