@@ -147,8 +147,9 @@ export function evaluate(reading: Reading, state: EvalState, rules: readonly Rul
     if (!baseRule.enabled) continue;
     const rule = effectiveRule(baseRule, heatwave);
     const ck = scoped.keys[i]!;
-    const observation = rule.heatwaveOnly && !heatwave ? { violating: false } : observe(rule, reading, assetKey, ck, latest, registered, state, context);
-    if (observation === undefined) continue;
+    const observation = rule.heatwaveOnly && !heatwave ? NOT_VIOLATING : observe(rule, reading, assetKey, ck, latest, registered, state, context);
+    // QUIET means no condition is open and none starts: track() would find nothing to do.
+    if (observation === undefined || observation === QUIET) continue;
     const asset = observation.asset ?? reading.asset;
     const event = track(state, asset === reading.asset ? ck : conditionKey(rule.id, reading.site, asset), rule, reading.site, asset, reading.kind, observation, reading.ts);
     if (event) events.push(event);
@@ -263,6 +264,8 @@ function pumpState(state: EvalState, assetKey: string): PumpState {
 
 /** Not violating and no condition open: track() keeps nothing of it, so its value and detail need not be built. */
 const QUIET: Observation = Object.freeze({ violating: false });
+/** Not violating, whether or not a condition is open (one that is starts its off-delay). */
+const NOT_VIOLATING: Observation = Object.freeze({ violating: false });
 
 function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, latest: Values, registered: AssetConfig | undefined, state: EvalState, context: EvalContext): Observation | undefined {
   const condition = state.conditions.get(ck);
@@ -302,7 +305,7 @@ function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, lat
     }
     case 'stale':
       // A reading ends staleness; the timer raises it.
-      return { violating: false };
+      return NOT_VIOLATING;
     case 'pump_trip': {
       if (reading.kind !== 'pump') return undefined;
       const fault = latest.fault_code;
@@ -310,6 +313,7 @@ function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, lat
       const faulted = typeof fault === 'number' && fault !== 0;
       const tripped = pump?.trippedAt !== undefined;
       if (!faulted && !tripped && reading.values.running === undefined && reading.values.fault_code === undefined) return undefined;
+      if (!faulted && !tripped && !condition) return QUIET;
       return { violating: faulted || tripped, value: typeof fault === 'number' ? fault : undefined, threshold: 0, detail: faulted ? `fault code ${fault}` : tripped ? 'stopped without a stop command' : undefined };
     }
     case 'pump_cycling': {
@@ -346,7 +350,7 @@ function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, lat
       if (typeof value !== 'number') return undefined;
       if (rule.localHours) {
         const hour = context.localHour(reading.ts);
-        if (hour < rule.localHours.from || hour >= rule.localHours.to) return { violating: false };
+        if (hour < rule.localHours.from || hour >= rule.localHours.to) return NOT_VIOLATING;
       }
       const baseline = context.baseline(reading.site, reading.asset, rule.field, reading.ts);
       if (baseline === undefined || baseline <= 0) return undefined;
@@ -384,6 +388,8 @@ function observe(rule: Rule, reading: Reading, assetKey: string, ck: string, lat
       const pumps = context.stationPumps(reading.site, registered.station);
       if (pumps.length < 2) return undefined;
       const running = pumps.filter((p) => state.latest.get(key(p.site, p.id))?.running === true).length;
+      const stationKey = conditionKey(rule.id, reading.site, registered.station);
+      if (running < pumps.length && !state.conditions.has(stationKey)) return QUIET;
       return { violating: running === pumps.length, value: running, threshold: pumps.length - 1, detail: `${running} of ${pumps.length} pumps running at ${registered.station}`, asset: registered.station };
     }
   }
