@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AlertEngine } from '../src/alerts/engine.js';
+import { AssetConfig } from '../src/config.js';
 import { Rule } from '../src/alerts/rules.js';
 import { readingLine } from '../src/influx/points.js';
 import { LiveState } from '../src/live.js';
@@ -21,7 +22,7 @@ import { validate } from '../src/pipeline/validate.js';
 import type { Reading } from '../src/schema.js';
 import { benchRules } from './contenders/hydrowatch.js';
 import { median } from './lib/proc.js';
-import { readingPayload, telemetryTopicOf } from './load.js';
+import { assetName, BENCH_SITE, readingPayload, telemetryTopicOf } from './load.js';
 
 const { values } = parseArgs({ options: { readings: { type: 'string', default: '100000' }, devices: { type: 'string', default: '1000' }, rounds: { type: 'string', default: '3' } } });
 const READINGS = Number(values.readings);
@@ -49,8 +50,17 @@ async function timed(run: () => Promise<void> | void): Promise<number> {
   return (cpuMicros() - before) / READINGS;
 }
 
-function engine(): AlertEngine {
-  return new AlertEngine({ rules: benchRules().map((r) => Rule.parse(r)), assets: [], clock, log: silentLogger, write: () => undefined, heatwave: { hotDay_c: 35, consecutiveDays: 3, orange_c: 37, red_c: 40, timezone: 'Asia/Shanghai' } });
+function engine(assets: AssetConfig[] = []): AlertEngine {
+  return new AlertEngine({ rules: benchRules().map((r) => Rule.parse(r)), assets, clock, log: silentLogger, write: () => undefined, heatwave: { hotDay_c: 35, consecutiveDays: 3, orange_c: 37, red_c: 40, timezone: 'Asia/Shanghai' } });
+}
+
+/** The devices registered, four pumps to a station, with a weather station that saw three hot days. */
+function registeredEngineInAHeatWave(): AlertEngine {
+  const pumps = Array.from({ length: DEVICES }, (_, i) => AssetConfig.parse({ site: BENCH_SITE, id: assetName(i), kind: 'pump', station: `S${Math.floor(i / 4)}`, ratedFlow_m3h: 400 }));
+  const alerts = engine([...pumps, AssetConfig.parse({ site: BENCH_SITE, id: 'W', kind: 'weather' })]);
+  for (let day = 3; day >= 1; day--) alerts.onReading({ site: BENCH_SITE, kind: 'weather', asset: 'W', ts: Date.now() - day * 86_400_000, values: { air_temp_c: 38 } }, Date.now());
+  if (!alerts.heatwaveStates().some((state) => state.active)) throw new Error('the bench heat wave did not start');
+  return alerts;
 }
 
 async function withSpool(use: (spool: DiskSpool) => Promise<void>): Promise<void> {
@@ -106,6 +116,11 @@ const stages: Record<string, (input: InboundMessage[]) => Promise<number>> = {
   },
   'alert rules (engine)': (input) => {
     const alerts = engine();
+    const readings = input.map((m) => readingOf(m));
+    return timed(() => void readings.forEach((r) => alerts.onReading(r, r.ts))).finally(() => alerts.close());
+  },
+  'alert rules (engine), registered pumps in stations, heat wave': (input) => {
+    const alerts = registeredEngineInAHeatWave();
     const readings = input.map((m) => readingOf(m));
     return timed(() => void readings.forEach((r) => alerts.onReading(r, r.ts))).finally(() => alerts.close());
   },

@@ -1,15 +1,17 @@
 // Demand baselines: each district meter's mean flow for each local hour of the day over the last
 // 14 days, from InfluxDB, recomputed hourly. An hour needs at least three days of data to count.
 import type { InfluxClient } from '../influx/client.js';
+import { localHourOf } from './local-hour.js';
 
 const MIN_DAYS = 3;
 
 export class Baselines {
   private readonly values = new Map<string, number>();
-  private readonly localHour: Intl.DateTimeFormat;
+  /** The local hour of the day of an epoch ms. */
+  readonly hourOf: (ts: number) => number;
 
   constructor(timezone: string) {
-    this.localHour = new Intl.DateTimeFormat('en-GB', { timeZone: timezone, hour: '2-digit', hourCycle: 'h23' });
+    this.hourOf = localHourOf(timezone);
   }
 
   get = (site: string, asset: string, field: string, ts: number): number | undefined =>
@@ -41,9 +43,5 @@ export class Baselines {
         .map((row) => ({ site: s.tags?.site ?? '', asset: s.tags?.asset ?? '', field: 'flow_m3h', ts: Number(row[0]), mean: row[1] as number })),
     );
     return this.load(rows);
-  }
-
-  hourOf(ts: number): number {
-    return Number(this.localHour.format(ts));
   }
 }

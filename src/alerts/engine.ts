@@ -10,6 +10,7 @@ import type { Reading } from '../schema.js';
 import { type ConditionEvent, type EvalContext, createEvalState, evaluate, evaluateTimers, observeCommand, type EvalState } from './evaluate.js';
 import { type HeatwaveSettings, HeatwaveTracker, type HeatwaveView } from './heatwave.js';
 import { acknowledge, clear, eventOf, shelve, type Transition, unshelve } from './lifecycle.js';
+import { localHourOf } from './local-hour.js';
 import { writeStateInSlices, writeStateSync } from './state-file.js';
 import { AlertStore } from './store.js';
 import type { Rule } from './rules.js';
@@ -67,18 +68,25 @@ export class AlertEngine {
     this.rules = options.rules;
     this.state = createEvalState(this.rules);
     this.heatwave = new HeatwaveTracker(options.heatwave);
-    const localHour = new Intl.DateTimeFormat('en-GB', { timeZone: options.heatwave.timezone, hour: '2-digit', hourCycle: 'h23' });
+    const localHour = localHourOf(options.heatwave.timezone);
     this.liveWindowMs = options.liveWindowMs ?? 10 * 60_000;
     for (const asset of options.assets) {
       this.assetsByKey.set(`${asset.site}/${asset.id}`, asset);
       this.heatwave.setManual(asset.region, null, '', '', 0);
     }
+    // Asked for every reading of a registered pump (no_standby): grouped once, not filtered each time.
+    const pumpsByStation = new Map<string, AssetConfig[]>();
+    for (const asset of options.assets) {
+      if (asset.kind !== 'pump') continue;
+      const station = `${asset.site}/${asset.station}`;
+      pumpsByStation.set(station, [...(pumpsByStation.get(station) ?? []), asset]);
+    }
     this.context = {
       asset: (site, asset) => this.assetsByKey.get(`${site}/${asset}`),
-      stationPumps: (site, station) => options.assets.filter((a) => a.kind === 'pump' && a.site === site && a.station === station),
+      stationPumps: (site, station) => pumpsByStation.get(`${site}/${station}`) ?? [],
       heatwaveActive: (region) => this.heatwave.isActive(region, options.clock.now()),
       baseline: options.baseline ?? (() => undefined),
-      localHour: (ts) => Number(localHour.format(ts)),
+      localHour,
     };
     this.load();
     for (const region of this.heatwave.regionNames()) {
