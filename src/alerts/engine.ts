@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AssetConfig } from '../config.js';
 import { type AlertEvent, alertLine, heatwaveLine } from '../influx/points.js';
 import type { Logger } from '../log.js';
+import { assetKey } from '../pipeline/enrich.js';
 import type { Clock } from '../pipeline/types.js';
 import type { Reading } from '../schema.js';
 import { type ConditionEvent, type EvalContext, createEvalState, evaluate, evaluateTimers, observeCommand, type EvalState } from './evaluate.js';
@@ -71,7 +72,7 @@ export class AlertEngine {
     const localHour = localHourOf(options.heatwave.timezone);
     this.liveWindowMs = options.liveWindowMs ?? 10 * 60_000;
     for (const asset of options.assets) {
-      this.assetsByKey.set(`${asset.site}/${asset.id}`, asset);
+      this.assetsByKey.set(assetKey(asset.site, asset.id), asset);
       this.heatwave.setManual(asset.region, null, '', '', 0);
     }
     // Asked for every reading of a registered pump (no_standby): grouped once, not filtered each time.
@@ -82,7 +83,7 @@ export class AlertEngine {
       pumpsByStation.set(station, [...(pumpsByStation.get(station) ?? []), asset]);
     }
     this.context = {
-      asset: (site, asset) => this.assetsByKey.get(`${site}/${asset}`),
+      asset: (site, asset) => this.assetsByKey.get(assetKey(site, asset)),
       stationPumps: (site, station) => pumpsByStation.get(`${site}/${station}`) ?? [],
       heatwaveActive: (region) => this.heatwave.isActive(region, options.clock.now()),
       baseline: options.baseline ?? (() => undefined),

@@ -4,6 +4,7 @@
 // off-delays that run out between readings). The state object belongs to the caller (the engine)
 // and is updated in place: copying the history on every reading would cost more than the rules.
 import type { AssetConfig } from '../config.js';
+import { assetKey } from '../pipeline/enrich.js';
 import type { Reading } from '../schema.js';
 import { effectiveRule, inScope, type Rule } from './rules.js';
 
@@ -104,7 +105,7 @@ interface Observation {
 const HISTORY_MS = 3 * 3_600_000;
 const HISTORY_MAX_SAMPLES = 4000;
 
-const key = (site: string, asset: string) => `${site}/${asset}`;
+const key = assetKey;
 
 /** The rules that read an asset's history; for other assets none is kept (at 1 reading/s it is ~4000 samples each). */
 const HISTORY_RULES: ReadonlySet<Rule['kind']> = new Set(['rate_of_change', 'stuck', 'canal_blockage']);

@@ -19,7 +19,31 @@ export class AssetRegistry {
   }
 }
 
-export const assetKey = (site: string, asset: string): string => `${site}/${asset}`;
+/**
+ * `site/asset`, the key of everything kept per asset. Made once per asset and handed out again:
+ * the live view, the registry and the rules each look an asset up on every reading, and a new
+ * string each time had to be flattened and hashed again. Bounded; past the bound it starts over.
+ */
+export function assetKey(site: string, asset: string): string {
+  let bySite = assetKeys.get(site);
+  if (bySite === undefined) {
+    if (assetKeyCount >= ASSET_KEYS_MAX) {
+      assetKeys.clear();
+      assetKeyCount = 0;
+    }
+    assetKeys.set(site, (bySite = new Map()));
+  }
+  let key = bySite.get(asset);
+  if (key === undefined) {
+    if (assetKeyCount >= ASSET_KEYS_MAX) return `${site}/${asset}`;
+    bySite.set(asset, (key = `${site}/${asset}`));
+    assetKeyCount += 1;
+  }
+  return key;
+}
+const assetKeys = new Map<string, Map<string, string>>();
+const ASSET_KEYS_MAX = 100_000;
+let assetKeyCount = 0;
 
 export function enrich(reading: Reading, registry: AssetRegistry, strict: boolean): StageResult<EnrichedReading> {
   const asset = registry.get(reading.site, reading.asset);
