@@ -181,20 +181,31 @@ export function parseTelemetryFast(kind: Kind, body: unknown): TelemetryData | u
   const specs = FIELD_SPECS[kind];
   const given = values as Record<string, unknown>;
   let count = 0;
+  let lastPosition = -1;
+  let inOrder = true;
   for (const name of Object.keys(given)) {
     const spec = specs.get(name);
     const value = given[name];
     if (spec === undefined) return undefined;
     if (spec.type === 'boolean' ? typeof value !== 'boolean' : typeof value !== 'number' || !(value >= spec.min && value <= spec.max) || (spec.type === 'integer' && !Number.isInteger(value))) return undefined;
+    if (spec.position < lastPosition) inOrder = false;
+    lastPosition = spec.position;
     count += 1;
   }
   if (count === 0) return undefined;
-  const ordered: Record<string, number | boolean> = {};
-  for (const name of specs.keys()) if (Object.hasOwn(given, name)) ordered[name] = given[name] as number | boolean;
+  // Devices send their fields in one order, usually the schema's: then the parsed object is the answer.
+  let ordered = given as Record<string, number | boolean>;
+  if (!inOrder) {
+    ordered = {};
+    for (const name of specs.keys()) if (Object.hasOwn(given, name)) ordered[name] = given[name] as number | boolean;
+  }
   return seq === undefined ? { ts: Math.round(ts), values: ordered } : { ts: Math.round(ts), seq: seq as number, values: ordered };
 }
 
-const FIELD_SPECS = Object.fromEntries(KINDS.map((kind) => [kind, new Map(Object.entries(FIELDS[kind]) as Array<[string, FieldSpec]>)])) as Record<Kind, Map<string, FieldSpec>>;
+/** Per kind, each field's spec and its position in the schema's order. */
+const FIELD_SPECS = Object.fromEntries(
+  KINDS.map((kind) => [kind, new Map((Object.entries(FIELDS[kind]) as Array<[string, FieldSpec]>).map(([name, spec], position) => [name, { ...spec, position }]))]),
+) as Record<Kind, Map<string, FieldSpec & { position: number }>>;
 
 export const StatusPayload = z.object({ online: z.boolean() });
 

@@ -27,9 +27,11 @@ function randomBody(random: () => number, kind: Kind): unknown {
     else values[name] = spec.type === 'integer' ? Math.floor(spec.min + random() * (spec.max - spec.min)) : spec.min + random() * (spec.max - spec.min);
   }
   if (random() < 0.05) values[pick(['extra', 'seq', '__proto__', ''])] = 1;
+  // Some devices send their fields in another order than the schema's.
+  const shuffled = random() < 0.3 ? Object.fromEntries(Object.entries(values).sort(() => random() - 0.5)) : values;
   const body: Record<string, unknown> = { ts: random() < 0.8 ? 1_752_472_800_000 + Math.floor(random() * 1e6) : random() < 0.5 ? pick(EDGE_NUMBERS) : pick(['2026-07-14T06:00:00Z', ...ODD_VALUES]) };
   if (random() < 0.7) body.seq = random() < 0.8 ? Math.floor(random() * 1e6) : pick([...EDGE_NUMBERS, ...ODD_VALUES]);
-  if (random() < 0.95) body.values = random() < 0.95 ? values : pick(ODD_VALUES);
+  if (random() < 0.95) body.values = random() < 0.95 ? shuffled : pick(ODD_VALUES);
   if (random() < 0.05) body.extra = 'ignored';
   return random() < 0.02 ? pick(ODD_VALUES) : body;
 }
@@ -55,6 +57,7 @@ describe('parseTelemetryFast', () => {
 
   it('takes an ordinary reading and leaves ISO timestamps, unknown fields and out-of-range values to zod', () => {
     const values = { running: true, flow_m3h: 410.5, fault_code: 0 };
+    expect(Object.keys(parseTelemetryFast('pump', { ts: 1_752_472_800_000, values: { fault_code: 0, running: true, flow_m3h: 410.5 } })!.values)).toEqual(['running', 'flow_m3h', 'fault_code']);
     expect(parseTelemetryFast('pump', { ts: 1_752_472_800_000, seq: 3, values })).toStrictEqual({ ts: 1_752_472_800_000, seq: 3, values: { running: true, flow_m3h: 410.5, fault_code: 0 } });
     expect(parseTelemetryFast('pump', { ts: '2026-07-14T06:00:00Z', values })).toBeUndefined();
     expect(parseTelemetryFast('pump', { ts: 1_752_472_800_000, values: { level_m: 1 } })).toBeUndefined();
