@@ -135,14 +135,17 @@ function rulesInScope(rules: readonly Rule[], assetKey: string, site: string, ki
 }
 const conditionKey = (rule: string, site: string, asset: string) => `${rule}|${site}|${asset}`;
 
-export function evaluate(reading: Reading, state: EvalState, rules: readonly Rule[], context: EvalContext, receivedAt = reading.ts): ConditionEvent[] {
+/** What nearly every reading raises and clears: one shared empty list, not a new one each time. */
+const NO_EVENTS: readonly ConditionEvent[] = Object.freeze([]);
+
+export function evaluate(reading: Reading, state: EvalState, rules: readonly Rule[], context: EvalContext, receivedAt = reading.ts): readonly ConditionEvent[] {
   const assetKey = key(reading.site, reading.asset);
   const scoped = rulesInScope(rules, assetKey, reading.site, reading.kind, reading.asset);
   const latest = observeReading(reading, assetKey, state, receivedAt, scoped.needsHistory);
   const registered = context.asset(reading.site, reading.asset);
   const region = registered?.region ?? 'default';
   const heatwave = context.heatwaveActive(region);
-  const events: ConditionEvent[] = [];
+  let events: ConditionEvent[] | undefined;
   for (let i = 0; i < scoped.rules.length; i++) {
     const baseRule = scoped.rules[i]!;
     if (!baseRule.enabled) continue;
@@ -153,9 +156,9 @@ export function evaluate(reading: Reading, state: EvalState, rules: readonly Rul
     if (observation === undefined || observation === QUIET) continue;
     const asset = observation.asset ?? reading.asset;
     const event = track(state, asset === reading.asset ? ck : conditionKey(rule.id, reading.site, asset), rule, reading.site, asset, reading.kind, observation, reading.ts);
-    if (event) events.push(event);
+    if (event) (events ??= []).push(event);
   }
-  return events;
+  return events ?? NO_EVENTS;
 }
 
 /** Time-driven rules: stale sensors, and on/off-delays that ran out with no new reading. */

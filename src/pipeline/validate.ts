@@ -26,7 +26,7 @@ export function validate(decoded: Decoded, clock: Clock): StageResult<Validated>
   if (ts > clock.now() + MAX_FUTURE_MS) {
     return rejected(RejectReason.PAYLOAD_FUTURE_TS, `ts is ${Math.round((ts - clock.now()) / 1000)} s in the future`);
   }
-  return ok({ channel: 'telemetry', reading: { site, kind, asset, ts, ...(seq === undefined ? {} : { seq }), values } });
+  return ok({ channel: 'telemetry', reading: seq === undefined ? { site, kind, asset, ts, values } : { site, kind, asset, ts, seq, values } });
 }
 
 function reasonFor(issue: z.core.$ZodIssue, body: Record<string, unknown>): RejectReason {
