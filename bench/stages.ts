@@ -1,8 +1,11 @@
 // CPU per reading of each pipeline stage, in this process: no broker, no InfluxDB, no generator,
 // so the figures hold still on a busy machine (they are CPU time, not wall time). This is where
 // the profile of `npm run bench -- --profile` is turned into numbers to compare before and after.
+// It also reports the bytes each stage allocates per reading (garbage included), from one more
+// round under V8's sampling heap profiler: what the young-generation collector has to keep up with.
 //   npx tsx bench/stages.ts [--readings 100000] [--devices 1000] [--rounds 3]
 import { mkdtemp, rm } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -44,10 +47,26 @@ const cpuMicros = (): number => {
   return user + system;
 };
 
+/** When set, timed() reports the bytes allocated per reading instead (V8's sampling heap profiler, garbage included). */
+let allocation: Session | undefined;
+
 async function timed(run: () => Promise<void> | void): Promise<number> {
+  if (allocation) return allocatedPerReading(allocation, run);
   const before = cpuMicros();
   await run();
   return (cpuMicros() - before) / READINGS;
+}
+
+async function allocatedPerReading(session: Session, run: () => Promise<void> | void): Promise<number> {
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  await run();
+  const { profile } = (await session.post('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
+  const total = (node: HeapNode): number => node.selfSize + node.children.reduce((sum, child) => sum + total(child), 0);
+  return total(profile.head) / READINGS;
+}
+interface HeapNode {
+  selfSize: number;
+  children: HeapNode[];
 }
 
 function engine(assets: AssetConfig[] = []): AlertEngine {
@@ -160,5 +179,13 @@ for (let round = 0; round < ROUNDS; round++) {
     results.set(name, [...(results.get(name) ?? []), micros]);
   }
 }
-console.log(`CPU µs per reading, median of ${ROUNDS} rounds of ${READINGS.toLocaleString('en')} readings from ${DEVICES} devices (Node ${process.version})`);
-for (const [name, runs] of results) console.log(`${median(runs).toFixed(2).padStart(8)}  ${name}   (${runs.map((r) => r.toFixed(2)).join(', ')})`);
+// One more round for the bytes each stage allocates (garbage included): what the young-generation GC has to keep up with.
+allocation = new Session();
+allocation.connect();
+await allocation.post('HeapProfiler.enable');
+const bytes = new Map<string, number>();
+for (const [name, stage] of Object.entries(stages)) bytes.set(name, await stage(input));
+allocation.disconnect();
+
+console.log(`CPU µs per reading, median of ${ROUNDS} rounds of ${READINGS.toLocaleString('en')} readings from ${DEVICES} devices (Node ${process.version}); bytes allocated per reading, sampled in one more round`);
+for (const [name, runs] of results) console.log(`${median(runs).toFixed(2).padStart(8)} µs ${Math.round(bytes.get(name) ?? 0).toString().padStart(6)} B  ${name}   (${runs.map((r) => r.toFixed(2)).join(', ')})`);
