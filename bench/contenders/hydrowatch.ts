@@ -10,7 +10,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import path from 'node:path';
-import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, createHistogram, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import mqtt from 'mqtt';
@@ -175,6 +175,19 @@ async function main(): Promise<void> {
       arrivalMs.record(Math.max(1, receivedAt - reading.ts));
     };
   }
+  // Garbage collections since the last ask: count and time of the young-generation ones (scavenges), time of the rest.
+  const gc = { scavenges: 0, scavengeMs: 0, scavengeMaxMs: 0, otherMs: 0 };
+  if (process.env.BENCH_DEBUG) {
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+          gc.scavenges += 1;
+          gc.scavengeMs += entry.duration;
+          gc.scavengeMaxMs = Math.max(gc.scavengeMaxMs, entry.duration);
+        } else gc.otherMs += entry.duration;
+      }
+    }).observe({ entryTypes: ['gc'] });
+  }
   const alertKinds: Record<string, number> = {};
   if (process.env.BENCH_DEBUG) {
     const watcher = await mqtt.connectAsync(service.mqttUrl, { clientId: `bench-debug-${process.pid}`, clean: true });
@@ -197,8 +210,9 @@ async function main(): Promise<void> {
         await post('Profiler.setSamplingInterval', { interval: 500 });
         await post('Profiler.start');
         // What outlives a young-generation GC (promoted, then collected or kept): what makes GC dear.
+        // BENCH_HEAP=all samples every allocation instead, garbage included: what makes GC frequent.
         await post('HeapProfiler.enable');
-        await post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+        await post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.BENCH_HEAP === 'all' });
         return {};
       }
       if (message.type === 'profile-stop') {
@@ -225,7 +239,9 @@ async function main(): Promise<void> {
         alertKinds: { ...alertKinds },
         alertsKept: service.alerts.list({ state: 'all' }).length,
         lastSaveMs: (service.alerts as unknown as { lastSaveMs: number }).lastSaveMs,
+        gc: { scavenges: gc.scavenges, scavengeMs: Math.round(gc.scavengeMs), scavengeMaxMs: Math.round(gc.scavengeMaxMs), otherMs: Math.round(gc.otherMs) },
       };
+      Object.assign(gc, { scavenges: 0, scavengeMs: 0, scavengeMaxMs: 0, otherMs: 0 });
       for (const key of Object.keys(alertKinds)) delete alertKinds[key];
       loopDelay.reset();
       appendMs.reset();
