@@ -12,6 +12,7 @@ import { listenTls } from '../security/tls.js';
 import type { ClusteredBrokerParts } from '../cluster/embedded.js';
 import { drainWithoutRecursion } from './mq-drain.js';
 import { isSparkplugTopic } from './sparkplug.js';
+import { installBufferListReads } from './buffer-list-reads.js';
 
 export interface EmbeddedBroker {
   /** The plaintext listener's port, or the TLS one's when there is no plaintext listener. */
@@ -48,6 +49,7 @@ const isIngestTopic = (topic: string): boolean =>
   !topic.startsWith(`${TOPIC_ROOT}/alerts/`);
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  installBufferListReads();
   const now = options.now ?? Date.now;
   const { access } = options;
   const ingests = (topic: string): boolean => isIngestTopic(topic) || (options.sparkplug === true && isSparkplugTopic(topic));

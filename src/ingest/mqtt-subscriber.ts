@@ -6,6 +6,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { InboundMessage } from '../pipeline/types.js';
 import { INGEST_TOPICS, TOPIC_ROOT } from '../schema.js';
+import { installBufferListReads } from './buffer-list-reads.js';
 
 export interface MqttSubscriberOptions {
   url: string;
@@ -35,6 +36,7 @@ export const SESSION_EXPIRY_S = 24 * 3600;
 export const defaultClientId = (): string => `hydrowatch-${hostname()}`;
 
 export async function startMqttSubscriber(options: MqttSubscriberOptions): Promise<MqttSubscriber> {
+  installBufferListReads();
   const now = options.now ?? Date.now;
   const useV5 = options.shareGroup !== undefined;
   const clientOptions: IClientOptions = {
