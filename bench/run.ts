@@ -18,6 +18,10 @@
 //          --max-minutes M    stop after the contender that crosses M minutes (full: 60, quick: 3)
 //          --latency-at R     diagnosis: only the latency step (and burst), at R readings/s, for
 //                             before/after comparisons at one rate; no max, no idle figure
+// Environment: BENCH_DEBUG=1  hydrowatch's counters after each step: event-loop delay, spool append
+//                             and arrival times, notification figures, garbage collections
+//              BENCH_HEAP=all with --profile: the heap profile samples every allocation (garbage
+//                             included), not only what outlived a young-generation collection
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
