@@ -1,9 +1,9 @@
 // mqtt-packet, under both mqtt.js (our subscriber) and aedes (the embedded broker), reads every
 // field of every packet through bl's BufferList, whose readUInt8, readUInt16BE and toString slice
-// a new Buffer for each read: ~600 bytes of garbage and a third of the parser's time per message
-// (bench/). Installed once per process, these read the bytes where they lie, and hand anything
-// unusual (a field split across chunks, an offset out of range) to bl's own method, so every
-// answer and every error stays bl's (test/ingest/buffer-list-reads.test.ts).
+// a new Buffer for each read: ~600 bytes of garbage per message (bench/, BENCH_HEAP=all).
+// Installed once per process, these read the bytes where they lie, and hand anything unusual (a
+// field split across chunks, an offset out of range, a bl without `_bufs`) to bl's own method,
+// so every answer and every error stays bl's (test/ingest/buffer-list-reads.test.ts).
 import { createRequire } from 'node:module';
 
 interface BufferListLike {
@@ -41,9 +41,10 @@ export function installBufferListReads(prototypes: Prototype[] = bufferListProto
     const { readUInt8, readUInt16BE, toString } = prototype;
 
     prototype.readUInt8 = function (this: BufferListLike, offset = 0) {
-      if ((offset | 0) === offset && offset >= 0) {
+      const bufs = this._bufs;
+      if ((offset | 0) === offset && offset >= 0 && Array.isArray(bufs)) {
         let at = offset;
-        for (const buf of this._bufs) {
+        for (const buf of bufs) {
           if (at < buf.length) return buf[at]!;
           at -= buf.length;
         }
@@ -52,9 +53,10 @@ export function installBufferListReads(prototypes: Prototype[] = bufferListProto
     };
 
     prototype.readUInt16BE = function (this: BufferListLike, offset = 0) {
-      if ((offset | 0) === offset && offset >= 0) {
+      const bufs = this._bufs;
+      if ((offset | 0) === offset && offset >= 0 && Array.isArray(bufs)) {
         let at = offset;
-        for (const buf of this._bufs) {
+        for (const buf of bufs) {
           if (at + 1 < buf.length) return (buf[at]! << 8) | buf[at + 1]!;
           if (at < buf.length) break;
           at -= buf.length;
@@ -64,9 +66,10 @@ export function installBufferListReads(prototypes: Prototype[] = bufferListProto
     };
 
     prototype.toString = function (this: BufferListLike, encoding?: BufferEncoding, start?: number, end?: number) {
-      if (typeof start === 'number' && typeof end === 'number' && (start | 0) === start && (end | 0) === end && start >= 0 && end > start) {
+      const bufs = this._bufs;
+      if (typeof start === 'number' && typeof end === 'number' && (start | 0) === start && (end | 0) === end && start >= 0 && end > start && Array.isArray(bufs)) {
         let at = start;
-        for (const buf of this._bufs) {
+        for (const buf of bufs) {
           if (at < buf.length) {
             if (at + (end - start) <= buf.length) return buf.toString(encoding, at, at + (end - start));
             break;
