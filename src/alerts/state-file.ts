@@ -4,17 +4,17 @@
 // second or two, and every reading that arrived meanwhile waited (a part of the publish→alert
 // tail, README "Performance"). Here the main thread only joins and encodes one slice (~256 KB) per
 // turn; the writes go to the thread pool and readings are served between slices.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { replaceFileSync } from '../replace-file.js';
 
 const SLICE_CHARS = 256 * 1024;
 
 /** Writes the pieces' concatenation to `path` at once: temp file, then rename, so a crash leaves the old or the new. */
 export function writeStateSync(path: string, pieces: Iterable<string>): void {
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, Array.from(pieces).join(''));
-  renameSync(`${path}.tmp`, path);
+  replaceFileSync(path, Array.from(pieces).join(''));
 }
 
 /**

@@ -3,8 +3,9 @@
 // with a new one) and the broker resumes the same session. Several ingestors on one host each have
 // their own data directory (the spool lock makes sure), hence their own id.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFileSync } from '../replace-file.js';
 import { defaultClientId } from './mqtt-subscriber.js';
 
 const FILE = 'mqtt-client-id';
@@ -18,7 +19,6 @@ export function stableClientId(dataDir: string, shared: boolean): string {
   // One box keeps the id it always had; members of a shared subscription need one each.
   const id = shared ? `${defaultClientId()}-${randomBytes(3).toString('hex')}` : defaultClientId();
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(`${path}.tmp`, `${id}\n`);
-  renameSync(`${path}.tmp`, path);
+  replaceFileSync(path, `${id}\n`);
   return id;
 }

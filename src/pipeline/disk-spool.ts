@@ -12,12 +12,14 @@
 // Appends that arrive while one group is being written form the next group and share one durable
 // write (group commit), so throughput follows the number of concurrent publishers, not the disk's
 // sync latency. A segment is deleted only once every line in it was
-// committed; the committed position is saved after every batch, so a restart re-sends at most
-// the batch that was in flight (InfluxDB overwrites a point with the same series and time).
-import { closeSync, constants, fsyncSync, openSync, readdirSync, readFileSync, renameSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, writeFile } from 'node:fs/promises';
+// committed; the committed position is saved soon after every batch (in the thread pool), so a
+// restart re-sends at most the batches in flight and the last few confirmed (InfluxDB overwrites a
+// point with the same series and time).
+import { closeSync, constants, fsyncSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
+import { replaceFile, replaceFileSync } from '../replace-file.js';
 import type { Spool } from './spool.js';
 
 export interface DiskSpoolOptions {
@@ -389,10 +391,8 @@ export class DiskSpool implements Spool {
 
   /** Saves the pointer now: before a segment file is deleted, and on close. */
   private savePointer(): void {
-    const file = path.join(this.dir, POINTER_FILE);
     // Not fsynced: losing it to a power cut only means re-sending points InfluxDB already has.
-    writeFileSync(`${file}.tmp`, this.pointerText());
-    renameSync(`${file}.tmp`, file);
+    replaceFileSync(path.join(this.dir, POINTER_FILE), this.pointerText());
     // A save in the thread pool may still rename an older pointer over this one: it goes round again.
     this.pointerBehind = this.pointerSaving !== undefined;
   }
@@ -409,8 +409,8 @@ export class DiskSpool implements Spool {
       try {
         while (this.pointerBehind && !this.closed) {
           this.pointerBehind = false;
-          await writeFile(`${file}.next`, this.pointerText());
-          await rename(`${file}.next`, file);
+          // A temporary file of its own: a synchronous save may run while this one is under way.
+          await replaceFile(file, this.pointerText(), { temp: `${file}.next` });
           this.pointerFailed = false;
         }
       } catch (error) {

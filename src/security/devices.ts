@@ -1,11 +1,12 @@
 // The device registry: MQTT credentials of the embedded broker, one YAML file
 // (`mqtt.devicesFile`, HYDROWATCH_DEVICES, default ./devices.yaml). Passwords are scrypt hashes.
 // The file is re-read when it changes, so `hydrowatch device add|remove` needs no restart.
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isMap, isSeq, parseDocument, stringify, YAMLSeq } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../log.js';
+import { replaceFileSync } from '../replace-file.js';
 import { Id, Kind } from '../schema.js';
 import { RESERVED_SITES, type Scope } from './acl.js';
 import { digestsEqual, isScryptHash, scryptBurn, scryptVerify, sha256Hex } from './hash.js';
@@ -206,9 +207,8 @@ function withoutDefaults(entry: DeviceEntry): Record<string, unknown> {
 }
 
 function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, path);
+  // A pid-named temporary file: two CLI commands may edit the registry at once.
+  replaceFileSync(path, text, { mode: 0o600, temp: `${path}.${process.pid}.tmp` });
 }
 
 /** For `device list`: the registry without the hashes. */
