@@ -25,20 +25,17 @@ export class AssetRegistry {
  * string each time had to be flattened and hashed again. Bounded; past the bound it starts over.
  */
 export function assetKey(site: string, asset: string): string {
+  const known = assetKeys.get(site)?.get(asset);
+  if (known !== undefined) return known;
+  if (assetKeyCount >= ASSET_KEYS_MAX) {
+    assetKeys.clear();
+    assetKeyCount = 0;
+  }
   let bySite = assetKeys.get(site);
-  if (bySite === undefined) {
-    if (assetKeyCount >= ASSET_KEYS_MAX) {
-      assetKeys.clear();
-      assetKeyCount = 0;
-    }
-    assetKeys.set(site, (bySite = new Map()));
-  }
-  let key = bySite.get(asset);
-  if (key === undefined) {
-    if (assetKeyCount >= ASSET_KEYS_MAX) return `${site}/${asset}`;
-    bySite.set(asset, (key = `${site}/${asset}`));
-    assetKeyCount += 1;
-  }
+  if (bySite === undefined) assetKeys.set(site, (bySite = new Map()));
+  const key = `${site}/${asset}`;
+  bySite.set(asset, key);
+  assetKeyCount += 1;
   return key;
 }
 const assetKeys = new Map<string, Map<string, string>>();
